@@ -1,0 +1,141 @@
+"""The backend protocol: how the runner starts, watches and stops trial processes.
+
+One abstract class, optional capabilities as class flags (as Optuna's samplers
+and harlequin's adapters do). A backend knows nothing about specs, Optuna or
+sessions: it receives a ready :class:`TrialRequest` (argv, env, paths) and
+reports :class:`JobStatus` values. Everything here is plain data so that
+handles can be written to the session and picked up by a restarted runner.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+#: Every process a trial starts carries this variable; its value is
+#: "<session-id>:<trial-number>", so leftovers can be found after a crash.
+TOKEN_ENV = "KTTUI_TRIAL_TOKEN"
+
+
+class BackendError(Exception):
+    """A backend could not do what was asked; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """What a backend needs from the spec's ``resources`` (no spec import here)."""
+
+    gpus: int | list[int] | Literal["auto"] = "auto"
+    trials_per_gpu: int = 1
+    gpus_per_trial: int = 1
+    cpu_slots: int | Literal["auto"] = "auto"
+    max_concurrent: int | None = None
+    kill_grace_s: float = 10.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    number: int
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    trial_dir: Path
+    stdout: Path
+    stderr: Path
+    token: str
+
+
+@dataclass
+class Handle:
+    """A submitted trial; ``data`` is backend-specific and JSON-serialisable."""
+
+    number: int
+    job_id: str
+    slot: str
+    gpus: list[int]
+    token: str
+    submitted: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Handle:
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    state: Literal["queued", "running", "done"]
+    exit_code: int | None = None
+    signal: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    index: int
+    name: str
+    memory_total_mb: float | None = None
+    memory_used_mb: float | None = None
+    utilization_pct: float | None = None
+    temperature_c: float | None = None
+    fake: bool = False
+
+
+class Backend(ABC):
+    """Starts trials on some compute and reports on them."""
+
+    name: ClassVar[str]
+    #: Trials are given GPUs (CUDA_VISIBLE_DEVICES is set by the backend or scheduler).
+    supports_gpus: ClassVar[bool] = False
+    #: Trials outlive the runner and a restarted runner can pick them up again.
+    supports_reattach: ClassVar[bool] = False
+    #: The session directory must be visible from where trials run.
+    needs_shared_filesystem: ClassVar[bool] = False
+
+    def __init__(self, config: BackendConfig) -> None:
+        self.config = config
+
+    @abstractmethod
+    def capacity(self) -> int:
+        """How many more trials could start right now."""
+
+    @abstractmethod
+    def total_slots(self) -> int:
+        """How many trials can run at once when nothing else is running."""
+
+    @abstractmethod
+    def submit(self, request: TrialRequest) -> Handle:
+        """Start a trial; raise :class:`BackendError` with a user-facing message on failure."""
+
+    @abstractmethod
+    def poll(self, handles: Sequence[Handle]) -> dict[str, JobStatus]:
+        """Status of each handle, keyed by ``job_id``; cheap enough to call often."""
+
+    @abstractmethod
+    def cancel(self, handle: Handle) -> None:
+        """Ask a trial to stop (SIGTERM now, SIGKILL after the grace period); non-blocking."""
+
+    def release(self, handle: Handle) -> None:  # noqa: B027 - optional hook
+        """Forget a finished trial and free its slot."""
+
+    def cleanup(self, session_id: str, numbers: Sequence[int] | None = None) -> int:
+        """Kill what is left of trials a previous runner started; return how many processes."""
+        return 0
+
+    def reattach(self, handle: Handle) -> bool:
+        """Take over a trial submitted by a previous runner (``supports_reattach`` only)."""
+        return False
+
+    def inventory(self) -> list[GpuInfo]:
+        """The GPUs this backend schedules on (empty for CPU-only)."""
+        return []
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources held by the backend itself."""

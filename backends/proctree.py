@@ -1,0 +1,120 @@
+"""Finding and killing every process of a trial, including ones that escaped its group.
+
+``killpg`` misses grandchildren that called ``setsid`` (dataloader workers,
+daemonised helpers). Every trial process inherits ``KTTUI_TRIAL_TOKEN`` in its
+environment, so the tree is found by scanning ``/proc`` for the token, plus
+the session/group id and parent links as a fallback for processes that
+cleared their environment. This works after a runner restart too, when no
+parent link leads back to us.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+from collections.abc import Iterable
+
+from kttui.backends.base import TOKEN_ENV
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Orphaned trial descendants are re-parented to us rather than to init (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _stat(pid: int) -> tuple[int, int, int, str] | None:
+    """(ppid, pgid, sid, state) of a process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    fields = raw[raw.rfind(")") + 2 :].split()
+    try:
+        return int(fields[1]), int(fields[2]), int(fields[3]), fields[0]
+    except (IndexError, ValueError):
+        return None
+
+
+def _token(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            env = fh.read()
+    except OSError:
+        return None
+    key = TOKEN_ENV.encode() + b"="
+    for item in env.split(b"\0"):
+        if item.startswith(key):
+            return item[len(key) :].decode(errors="replace")
+    return None
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def find_processes(
+    tokens: Iterable[str] = (), prefix: str | None = None, roots: Iterable[int] = ()
+) -> set[int]:
+    """Live (non-zombie) pids whose token matches, or in the group/session/subtree of roots."""
+    wanted = set(tokens)
+    root_set = {r for r in roots if r > 0}
+    me = os.getpid()
+    table: dict[int, tuple[int, int, int, str]] = {}
+    found: set[int] = set()
+    for pid in _pids():
+        if pid == me:
+            continue
+        st = _stat(pid)
+        if st is None or st[3] == "Z":
+            continue
+        table[pid] = st
+        if wanted or prefix:
+            token = _token(pid)
+            if token is not None and (token in wanted or (prefix and token.startswith(prefix))):
+                found.add(pid)
+        if root_set and (pid in root_set or st[1] in root_set or st[2] in root_set):
+            found.add(pid)
+    # descendants of anything found (processes that cleared their environment)
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _, _, _) in table.items():
+            if pid not in found and ppid in found:
+                found.add(pid)
+                changed = True
+    return found
+
+
+def signal_all(pids: Iterable[int], sig: int) -> int:
+    sent = 0
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+            sent += 1
+    return sent
+
+
+def reap_zombie_children(exclude: Iterable[int] = ()) -> None:
+    """Collect orphans re-parented to us (as subreaper) once they exit."""
+    skip = set(exclude)
+    me = os.getpid()
+    for pid in _pids():
+        if pid in skip:
+            continue
+        st = _stat(pid)
+        if st is not None and st[0] == me and st[3] == "Z":
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
+
+
+def kill_now(pids: Iterable[int]) -> int:
+    return signal_all(pids, signal.SIGKILL)

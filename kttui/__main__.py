@@ -1,0 +1,5 @@
+import sys
+
+from kttui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,113 @@
+"""The ``kttui`` command: an argparse front over the session services.
+
+Sub-commands import what they need when they run, so ``kttui --help`` stays
+as fast as a bare Python start (no pydantic, Optuna, pandas or Textual).
+Every failure the user can cause ends in a one-line message and exit code 2
+(bad input) or 1 (the operation failed), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from kttui import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sessions-dir",
+        metavar="DIR",
+        help="session store (default: $KTTUI_HOME, else ./sessions)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kttui",
+        description="Keyboard-driven console for hyperparameter sweeps.",
+    )
+    parser.add_argument("--version", action="version", version=f"kttui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="start a sweep from a spec (detached)")
+    p.add_argument("spec", help="spec YAML file")
+    p.add_argument("--foreground", action="store_true", help="run here with a progress bar")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.run:cmd_run")
+
+    p = sub.add_parser("resume", help="restart the runner of a stopped or crashed session")
+    p.add_argument("session", nargs="?", help="session id, prefix or path (default: latest)")
+    p.add_argument("--foreground", action="store_true", help="run here with a progress bar")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.run:cmd_resume")
+
+    p = sub.add_parser("validate", help="check spec files")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.set_defaults(handler="kttui.cli.spec:cmd_validate")
+
+    p = sub.add_parser("schema", help="print the JSON Schema of specs (for editors)")
+    p.add_argument("-o", "--output", help="write to a file instead of stdout")
+    p.set_defaults(handler="kttui.cli.spec:cmd_schema")
+
+    p = sub.add_parser("status", help="state of a session")
+    p.add_argument("session", nargs="?", help="session id, prefix or path (default: latest)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.inspect:cmd_status")
+
+    p = sub.add_parser("sessions", help="all sessions in the store")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.inspect:cmd_sessions")
+
+    for name, text in (
+        ("pause", "stop launching new trials (running ones go on)"),
+        ("resume-launch", "launch trials again after a pause"),
+        ("stop", "finish the running trials, launch no more, then exit"),
+        ("shutdown", "kill the running trials and exit the runner"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("session", nargs="?", help="session id, prefix or path (default: latest)")
+        _add_store(p)
+        p.set_defaults(handler="kttui.cli.control:cmd_control", action=name)
+
+    p = sub.add_parser("kill", help="kill one running trial")
+    p.add_argument("session", help="session id, prefix or path")
+    p.add_argument("trial", type=int, help="trial number")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.control:cmd_kill")
+    return parser
+
+
+def _resolve(spec: str) -> Handler:
+    module_name, func = spec.split(":")
+    import importlib
+
+    module = importlib.import_module(module_name)
+    handler: Handler = getattr(module, func)
+    return handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    handler = _resolve(args.handler)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("kttui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"kttui: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,127 @@
+"""``kttui run`` and ``kttui resume``: create or reopen a session and start its runner."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from kttui.cli import fail
+
+
+class Progress:
+    """A one-line progress bar on a TTY, a line per change otherwise."""
+
+    def __init__(self, session_id: str, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.session_id = session_id
+        self.last = ""
+
+    def __call__(self, status: dict[str, Any]) -> None:
+        budget = max(1, int(status.get("budget") or 1))
+        launched = int(status.get("launched") or 0)
+        running = len(status.get("running") or [])
+        done = max(0, launched - running)
+        width = 24
+        filled = min(width, round(width * done / budget))
+        bar = "#" * filled + "." * (width - filled)
+        line = f"[{bar}] {done}/{budget} done, {running} running, state {status.get('state')}"
+        if line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            self.stream.write("\r" + line.ljust(79))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            self.stream.write("\n")
+
+
+def _print_result(session: Any) -> None:
+    from kttui.session import summarize
+
+    s = summarize(session)
+    c = s["counts"]
+    print(
+        f"{s['id']}: {s['state']}; {c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
+        f"{c.get('fail', 0)} failed"
+    )
+    if s["best_value"] is not None:
+        print(f"best {s['metric']} = {s['best_value']:.6g} (trial {s['best_trial']})")
+    print(f"session: {s['path']}")
+
+
+def _foreground(session: Any, resume: bool) -> int:
+    from kttui.runner import Runner
+
+    progress = Progress(session.id)
+    try:
+        code = Runner(session, on_change=progress).run(resume=resume)
+    finally:
+        progress.close()
+    _print_result(session)
+    return code
+
+
+def _detached(session: Any, resume: bool, cwd: Path | None) -> int:
+    from kttui.daemon import DaemonError, spawn_runner
+
+    try:
+        pid = spawn_runner(session, resume=resume, cwd=cwd)
+    except DaemonError as exc:
+        return fail(str(exc))
+    verb = "resumed" if resume else "started"
+    print(f"{session.id}: runner {verb} (pid {pid}), detached from this terminal")
+    print(f"  kttui status {session.id}      progress")
+    print(f"  kttui stop {session.id}        finish running trials, launch no more")
+    print(f"  session: {session.path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kttui.session import Session, SessionError, default_store
+    from kttui.specload import SpecError, load_spec
+
+    try:
+        loaded = load_spec(args.spec)
+    except SpecError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return 2
+    spec_path = Path(args.spec).resolve()
+    extra: dict[str, Any] = {"launch_dir": os.getcwd(), "spec_dir": str(spec_path.parent)}
+    try:
+        session = Session.create(
+            default_store(args.sessions_dir),
+            loaded.spec,
+            loaded.text,
+            source=str(spec_path),
+            extra=extra,
+        )
+    except (SessionError, OSError) as exc:
+        return fail(str(exc))
+    if args.foreground:
+        return _foreground(session, resume=False)
+    return _detached(session, resume=False, cwd=Path.cwd())
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from kttui.session import Session, SessionError, default_store
+
+    try:
+        session = Session.open(default_store(args.sessions_dir), args.session)
+    except SessionError as exc:
+        return fail(str(exc))
+    if session.runner_alive():
+        return fail(f"the runner of {session.id} is still running; nothing to resume")
+    if session.state() == "imported":
+        return fail(f"{session.id} is an imported, read-only session")
+    if args.foreground:
+        return _foreground(session, resume=True)
+    return _detached(session, resume=True, cwd=None)

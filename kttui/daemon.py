@@ -1,0 +1,82 @@
+"""Starting the runner detached from the terminal (and the entry point it runs).
+
+The runner gets its own session (``setsid``) with stdio on files, so closing
+the terminal, losing SSH (SIGHUP) or Ctrl-C in the launching shell never
+reaches it. ``python -m kttui.daemon SESSION_DIR [--resume]`` is what runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kttui.session import Session
+
+START_TIMEOUT_S = 30.0
+
+
+class DaemonError(Exception):
+    """The runner did not come up; the message includes the end of its log."""
+
+
+def spawn_runner(session: Session, *, resume: bool = False, cwd: Path | None = None) -> int:
+    """Start the detached runner and wait until it reports; return its pid."""
+    argv = [sys.executable, "-m", "kttui.daemon", str(session.path)]
+    if resume:
+        argv.append("--resume")
+    before = (session.runner() or {}).get("updated")
+    with open(session.runner_log, "ab") as logfile:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=logfile,
+            start_new_session=True,
+            close_fds=True,
+            cwd=cwd,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        info = session.runner() or {}
+        if (
+            info.get("pid") == proc.pid
+            and info.get("updated") != before
+            and info.get("state") in ("running", "paused", "finished", "stopped")
+        ):
+            return proc.pid
+        code = proc.poll()
+        if code is not None:
+            info = session.runner() or {}
+            if info.get("pid") == proc.pid and info.get("state") in ("finished", "stopped"):
+                return proc.pid
+            raise DaemonError(_failure(session, f"the runner exited with code {code}"))
+        time.sleep(0.05)
+    raise DaemonError(_failure(session, f"the runner did not start within {START_TIMEOUT_S:.0f} s"))
+
+
+def _failure(session: Session, what: str) -> str:
+    try:
+        lines = session.runner_log.read_text(errors="replace").splitlines()[-15:]
+    except OSError:
+        lines = []
+    reason = (session.runner() or {}).get("reason")
+    detail = f"\n  reason: {reason}" if reason else ""
+    tail = "\n".join("  | " + line for line in lines)
+    return f"{what}{detail}\n  log: {session.runner_log}\n{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kttui-runner")
+    parser.add_argument("session")
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    from kttui.runner import Runner
+
+    return Runner(Session(Path(args.session).resolve())).run(resume=args.resume)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

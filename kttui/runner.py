@@ -1,0 +1,758 @@
+"""The runner: asks Optuna for configs, launches trials through a backend, follows them.
+
+One runner per session, the single writer of its study. It is an asyncio loop
+woken by SIGCHLD (a trial ended), by control commands and by a short timer
+(new metric lines). Everything it learns goes to the session directory first
+and to Optuna second, so a killed runner loses no finished trial and a
+restarted one (``resume``) can rebuild the state from files and the study.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from kttui import __version__
+from kttui.backends import backend_class, proctree
+from kttui.backends.base import (
+    Backend,
+    BackendConfig,
+    BackendError,
+    Handle,
+    JobStatus,
+    TrialRequest,
+)
+from kttui.command import build_argv
+from kttui.control import socket_path_for
+from kttui.metricparse import EpochLog, LineParser
+from kttui.pruning import make_pruner
+from kttui.sampling import make_plan, suggest
+from kttui.session import Session, now_iso, process_start_time, write_json_atomic
+from kttui.space import Infeasible
+from kttui.specload import LoadedSpec, load_spec
+from kttui.storage import HEARTBEAT_S, open_storage
+from kttui.tail import FileTail
+
+log = logging.getLogger("kttui.runner")
+
+TICK_S = 0.2
+MAX_CONSECUTIVE_INFEASIBLE = 200
+STDERR_TAIL_LINES = 20
+ATTR = "kttui:"
+
+
+@dataclass
+class Prepared:
+    trial: optuna.Trial
+    params: dict[str, Any]
+    config: dict[str, Any]
+    retry_of: int | None
+    attempt: int
+
+
+@dataclass
+class Running:
+    number: int
+    trial: optuna.Trial
+    trial_id: int
+    handle: Handle
+    params: dict[str, Any]
+    config: dict[str, Any]
+    started: float
+    started_mono: float
+    tail: FileTail
+    log: EpochLog
+    mirror: Path | None
+    deadline: float | None
+    attempt: int = 0
+    retry_of: int | None = None
+    stop_reason: str | None = None
+    pruned_at: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def stderr_tail(path: Path, lines: int = STDERR_TAIL_LINES) -> list[str]:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 16384))
+            data = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return data.splitlines()[-lines:]
+
+
+class Runner:
+    def __init__(
+        self,
+        session: Session,
+        loaded: LoadedSpec | None = None,
+        *,
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.loaded = loaded or load_spec(session.spec_path)
+        self.spec = self.loaded.spec
+        self.space = self.loaded.space
+        self.on_change = on_change
+        self.state = "starting"
+        self.reason = ""
+        self.running: dict[int, Running] = {}
+        self.counted = 0
+        self.budget = 0
+        self.consecutive_infeasible = 0
+        self.retries_waiting = 0
+        self.prepared: Prepared | None = None
+        self.wake = asyncio.Event()
+        self.server: asyncio.AbstractServer | None = None
+        self.socket_path = socket_path_for(session)
+        self.started = now_iso()
+        self.parser = LineParser(self.spec.metrics.format, self.spec.metrics.pattern)
+        self._last_heartbeat = 0.0
+        info = session.info()
+        self.launch_dir = Path(info.get("launch_dir") or os.getcwd())
+        self.spec_dir = Path(info.get("spec_dir") or self.launch_dir)
+
+    # -- set-up ----------------------------------------------------------------
+    def _open_study(self) -> None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # We record heartbeats ourselves (ask/tell has no optimize loop to do it).
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+        url = self.spec.storage or f"sqlite:///{self.session.db_path}"
+        # The study and we share one (cached) storage object, so our writes and
+        # Optuna's never disagree.
+        self.storage = optuna.storages.get_storage(open_storage(url))
+        self.plan = make_plan(self.spec, self.space)
+        self.study = optuna.create_study(
+            storage=self.storage,
+            study_name=self.spec.name,
+            direction=self.spec.objective.direction,
+            sampler=self.plan.sampler,
+            pruner=make_pruner(self.spec.pruner),
+            load_if_exists=True,
+        )
+        self.study_id = self.storage.get_study_id_from_name(self.spec.name)
+        self.budget = self.plan.budget
+
+    def _backend(self) -> Backend:
+        r = self.spec.resources
+        cls = backend_class(r.backend)
+        return cls(
+            BackendConfig(
+                gpus=r.gpus,
+                trials_per_gpu=r.trials_per_gpu,
+                gpus_per_trial=r.gpus_per_trial,
+                cpu_slots=r.cpu_slots,
+                max_concurrent=r.max_concurrent,
+                kill_grace_s=r.kill_grace_s,
+            )
+        )
+
+    def _recover(self) -> None:
+        """After a crash: trials the old runner was running are failed (and maybe retried)."""
+        trials = self.study.get_trials(deepcopy=False)
+        stale = [t for t in trials if t.state == TrialState.RUNNING]
+        killed = self.backend.cleanup(self.session.id, [t.number for t in stale])
+        if killed:
+            self.session.append_event("reap", processes=killed)
+        for t in stale:
+            if f"{ATTR}slot" not in t.user_attrs:  # asked for but never launched
+                tid = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, t.number)
+                self.storage.set_trial_user_attr(tid, f"{ATTR}unused", True)
+                self.study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+                if t.user_attrs.get(f"{ATTR}retry_of") is not None:
+                    self._maybe_retry(
+                        int(t.user_attrs[f"{ATTR}retry_of"]),
+                        t.params,
+                        int(t.user_attrs.get(f"{ATTR}attempt", 1)) - 1,
+                    )
+                continue
+            reason = "the runner stopped while this trial ran"
+            status = self.session.trial_status(t.number) or {"number": t.number}
+            status.update(state="fail", reason=reason, finished=now_iso())
+            with contextlib.suppress(OSError):
+                self.session.write_trial_status(t.number, status)
+            trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, t.number)
+            self.storage.set_trial_user_attr(trial_id, f"{ATTR}reason", reason)
+            self.study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+            self.session.append_event("fail", trial=t.number, reason=reason)
+            self._maybe_retry(t.number, t.params, int(t.user_attrs.get(f"{ATTR}attempt", 0)))
+        with contextlib.suppress(Exception):
+            optuna.storages.fail_stale_trials(self.study)
+
+    def _count(self) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        self.counted = sum(1 for t in trials if t.user_attrs.get(f"{ATTR}counted"))
+        self.retries_waiting = sum(
+            1
+            for t in trials
+            if t.state == TrialState.WAITING and t.user_attrs.get(f"{ATTR}retry_of") is not None
+        )
+        if self.plan.queue:
+            seen = {
+                self.space.canonical(t.params)
+                for t in trials
+                if not t.user_attrs.get(f"{ATTR}infeasible")
+            }
+            waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
+            room = self.budget - self.counted - waiting
+            for point in self.plan.queue:
+                if room <= 0:
+                    break
+                if self.space.canonical(point) not in seen:
+                    self.study.enqueue_trial(point)
+                    room -= 1
+
+    # -- the loop --------------------------------------------------------------
+    def run(self, resume: bool = False) -> int:
+        return asyncio.run(self._main(resume))
+
+    async def _main(self, resume: bool) -> int:
+        loop = asyncio.get_running_loop()
+        os.umask(0o077)
+        proctree.become_subreaper()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._request_shutdown, f"signal {sig.name}")
+        loop.add_signal_handler(signal.SIGHUP, lambda: None)
+        loop.add_signal_handler(signal.SIGCHLD, self.wake.set)
+        code = 0
+        try:
+            self._open_study()
+            self.backend = self._backend()
+            if resume:
+                self._recover()
+            self._count()
+            await self._serve()
+            self.state = "running"
+            self.session.append_event(
+                "runner_start", pid=os.getpid(), resume=resume, slots=self.backend.total_slots()
+            )
+            self._write_runner()
+            await self._loop()
+        except BackendError as exc:
+            self.state, self.reason, code = "stopped", str(exc), 1
+            print(f"kttui: {exc}", file=sys.stderr)
+        except Exception as exc:  # last resort: record why, never lose the reason
+            self.state, self.reason, code = "crashed", f"{type(exc).__name__}: {exc}", 1
+            traceback.print_exc()
+            await self._stop_all("runner error")
+        finally:
+            if self.server is not None:
+                self.server.close()
+                with contextlib.suppress(OSError):
+                    self.socket_path.unlink()
+            self.session.append_event("runner_stop", state=self.state, reason=self.reason)
+            self._write_runner()
+            self._notify()
+            if hasattr(self, "backend"):
+                self.backend.close()
+        return code
+
+    async def _loop(self) -> None:
+        while True:
+            self._collect()
+            await self._tail_all()
+            self._check_deadlines()
+            self._heartbeat()
+            if self.state == "running":
+                self._launch()
+            if not self.running and self._done():
+                self._discard_prepared()
+                break
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), TICK_S)
+        if self.state in ("running", "paused"):
+            self.state = "finished"
+        elif self.state in ("stopping", "shutdown"):
+            self.state = "stopped"
+
+    def _done(self) -> bool:
+        if self.state in ("stopping", "shutdown"):
+            return True
+        if self.state == "paused":
+            return False
+        if self.state == "running" and self.counted >= self.budget and not self.retries_waiting:
+            if not self.reason:
+                self.reason = f"all {self.budget} trials done"
+            return True
+        return self.state == "running" and self.reason.startswith("no feasible")
+
+    def _request_shutdown(self, why: str) -> None:
+        if self.state != "shutdown":
+            self.state, self.reason = "shutdown", why
+            for r in list(self.running.values()):
+                self._cancel(r, "runner shut down")
+            self._write_runner()
+        self.wake.set()
+
+    async def _stop_all(self, why: str) -> None:
+        for r in list(self.running.values()):
+            self._cancel(r, why)
+        deadline = time.monotonic() + self.spec.resources.kill_grace_s + 5
+        while self.running and time.monotonic() < deadline:
+            self._collect()
+            await asyncio.sleep(0.05)
+
+    # -- launching -------------------------------------------------------------
+    def _launch(self) -> None:
+        while self.state == "running" and self.backend.capacity() > 0:
+            if self.counted >= self.budget and not self.retries_waiting:
+                return
+            prepared = self.prepared or self._prepare()
+            self.prepared = None
+            if prepared is None or not self._start(prepared):
+                return
+        # Every slot is busy: ask for the next config now, so that a slot that
+        # frees up gets a trial without waiting for the sampler.
+        if (
+            self.state == "running"
+            and self.prepared is None
+            and (self.counted < self.budget or self.retries_waiting)
+        ):
+            self.prepared = self._prepare()
+
+    def _prepare(self) -> Prepared | None:
+        """Ask for a feasible config (infeasible ones are told FAIL and never run)."""
+        while True:
+            trial = self.study.ask()
+            params = suggest(trial, self.space)
+            try:
+                config = self.space.complete(params)
+            except Infeasible as exc:
+                trial.set_user_attr(f"{ATTR}infeasible", str(exc))
+                self.study.tell(trial, state=TrialState.FAIL)
+                self.consecutive_infeasible += 1
+                if self.consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
+                    self.reason = (
+                        f"no feasible config found in {MAX_CONSECUTIVE_INFEASIBLE} asks; "
+                        "check the constraints"
+                    )
+                    self.session.append_event("infeasible", reason=self.reason)
+                    return None
+                continue
+            self.consecutive_infeasible = 0
+            attrs = trial.user_attrs
+            retry_of = attrs.get(f"{ATTR}retry_of")
+            if retry_of is not None:
+                self.retries_waiting = max(0, self.retries_waiting - 1)
+            return Prepared(trial, params, config, retry_of, int(attrs.get(f"{ATTR}attempt", 0)))
+
+    def _discard_prepared(self) -> None:
+        """A config asked for but never launched (the sweep stopped first)."""
+        p, self.prepared = self.prepared, None
+        if p is None:
+            return
+        p.trial.set_user_attr(f"{ATTR}unused", True)
+        self.study.tell(p.trial, state=TrialState.FAIL)
+        if p.retry_of is not None:
+            self._maybe_retry(p.retry_of, p.params, p.attempt - 1)
+
+    def _start(self, prepared: Prepared) -> bool:
+        trial, params, config = prepared.trial, prepared.params, prepared.config
+        retry_of, attempt = prepared.retry_of, prepared.attempt
+        number = trial.number
+        tdir = self.session.trial_dir(number)
+        try:
+            tdir.mkdir(mode=0o700, exist_ok=True)
+            (tdir / "params.json").write_text(json.dumps(config, indent=1) + "\n")
+            (tdir / "metrics.jsonl").touch()
+            request = self._request(number, config, tdir)
+        except OSError as exc:
+            self._tell_fail(trial, number, params, f"cannot prepare trial directory: {exc}")
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self.state = "paused"
+                self.reason = f"disk full ({exc.strerror}); free space and `kttui resume-launch`"
+                self.session.append_event("pause", reason=self.reason)
+                self._write_runner()
+            return False
+        if retry_of is None:
+            trial.set_user_attr(f"{ATTR}counted", True)
+            self.counted += 1
+        trial.set_user_attr(f"{ATTR}config", config)
+        try:
+            handle = self.backend.submit(request)
+        except BackendError as exc:
+            self._tell_fail(trial, number, params, str(exc), config=config)
+            return True
+        now = time.time()
+        timeout = self.spec.resources.timeout_min
+        source = tdir / ("metrics.jsonl" if self.spec.metrics.format == "jsonl" else "stdout.log")
+        if self.spec.metrics.format != "jsonl" and self.spec.metrics.source == "stderr":
+            source = tdir / "stderr.log"
+        running = Running(
+            number=number,
+            trial=trial,
+            trial_id=self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number),
+            handle=handle,
+            params=params,
+            config=config,
+            started=now,
+            started_mono=time.monotonic(),
+            tail=FileTail(source),
+            log=EpochLog(self.spec.objective.metric, self.spec.objective.direction),
+            mirror=tdir / "metrics.jsonl" if self.spec.metrics.format != "jsonl" else None,
+            deadline=time.monotonic() + timeout * 60 if timeout else None,
+            attempt=attempt,
+            retry_of=retry_of,
+        )
+        self.running[number] = running
+        trial.set_user_attr(f"{ATTR}slot", handle.slot)
+        self._write_status(running, "running")
+        self.session.append_event(
+            "launch",
+            trial=number,
+            slot=handle.slot,
+            gpus=handle.gpus,
+            job=handle.job_id,
+            attempt=attempt,
+        )
+        self._notify()
+        return True
+
+    def _request(self, number: int, config: dict[str, Any], tdir: Path) -> TrialRequest:
+        builtins = {
+            "python": sys.executable,
+            "trial_number": number,
+            "trial_dir": str(tdir),
+            "session_dir": str(self.session.path),
+        }
+        argv = build_argv(self.spec.command, config, builtins, self.spec.pass_params)
+        env = dict(os.environ)
+        env.update(self.spec.env)
+        env.update(
+            {
+                "KTTUI_TRIAL_DIR": str(tdir),
+                "KTTUI_METRICS": str(tdir / "metrics.jsonl"),
+                "KTTUI_PARAMS": str(tdir / "params.json"),
+                "KTTUI_TRIAL_NUMBER": str(number),
+                "KTTUI_SESSION": str(self.session.path),
+            }
+        )
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        cwd = self.launch_dir
+        if self.spec.workdir:
+            cwd = (self.spec_dir / self.spec.workdir).resolve()
+        return TrialRequest(
+            number=number,
+            argv=argv,
+            env=env,
+            cwd=cwd,
+            trial_dir=tdir,
+            stdout=tdir / "stdout.log",
+            stderr=tdir / "stderr.log",
+            token=f"{self.session.id}:{number}",
+        )
+
+    def _tell_fail(
+        self,
+        trial: optuna.Trial,
+        number: int,
+        params: dict[str, Any],
+        reason: str,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        trial.set_user_attr(f"{ATTR}reason", reason)
+        self.study.tell(trial, state=TrialState.FAIL)
+        status = {
+            "number": number,
+            "state": "fail",
+            "params": config or params,
+            "reason": reason,
+            "finished": now_iso(),
+        }
+        with contextlib.suppress(OSError):
+            self.session.write_trial_status(number, status)
+        self.session.append_event("fail", trial=number, reason=reason)
+        self._notify()
+
+    # -- following -------------------------------------------------------------
+    async def _tail_all(self) -> None:
+        for r in list(self.running.values()):
+            lines = await r.tail.aread_lines()
+            if lines:
+                self._feed(r, lines)
+
+    def _feed(self, r: Running, lines: list[str]) -> None:
+        new = []
+        for line in lines:
+            record = r.log.feed(self.parser.parse(line))
+            if record is not None:
+                new.append(record)
+        if r.mirror is not None and new:
+            with open(r.mirror, "a", encoding="utf-8") as fh:
+                for epoch, values in new:
+                    fh.write(json.dumps({"epoch": epoch, **values}) + "\n")
+        if not new:
+            return
+        metric = self.spec.objective.metric
+        for epoch, values in new:
+            value = values.get(metric)
+            if value is None or value != value or value in (float("inf"), float("-inf")):
+                continue
+            with contextlib.suppress(Exception):
+                r.trial.report(value, step=epoch)
+            if r.stop_reason is None and self.spec.pruner.type != "none" and r.trial.should_prune():
+                r.pruned_at = epoch
+                self._cancel(r, "pruned")
+                self.session.append_event("prune", trial=r.number, epoch=epoch, value=value)
+        self._write_status(r, "running")
+        self._notify()
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        for r in list(self.running.values()):
+            if r.deadline is not None and now >= r.deadline and r.stop_reason is None:
+                self._cancel(r, "timeout")
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self._last_heartbeat < HEARTBEAT_S / 2:
+            return
+        self._last_heartbeat = now
+        record = getattr(self.storage, "record_heartbeat", None)  # RDB storages only
+        if record is None:
+            return
+        for r in self.running.values():
+            with contextlib.suppress(Exception):
+                record(r.trial_id)
+
+    def _cancel(self, r: Running, why: str) -> None:
+        if r.stop_reason is None:
+            r.stop_reason = why
+        self.backend.cancel(r.handle)
+
+    def _collect(self) -> None:
+        if not self.running:
+            return
+        statuses = self.backend.poll([r.handle for r in self.running.values()])
+        for r in list(self.running.values()):
+            st = statuses.get(r.handle.job_id)
+            if st is not None and st.state == "done":
+                self._finish(r, st)
+
+    def _finish(self, r: Running, st: JobStatus) -> None:
+        lines = r.tail.drain()
+        if lines:
+            self._feed(r, lines)
+        del self.running[r.number]
+        self.backend.release(r.handle)
+        value = r.log.value(self.spec.objective.summary)
+        duration = time.monotonic() - r.started_mono
+        reason = ""
+        if r.stop_reason == "pruned":
+            state = "pruned"
+            reason = f"pruned at epoch {r.pruned_at}"
+        elif r.stop_reason == "timeout":
+            state, reason = "fail", f"timeout after {self.spec.resources.timeout_min:g} min"
+        elif r.stop_reason is not None:
+            state, reason = "fail", r.stop_reason
+        elif st.signal is not None:
+            state, reason = "fail", f"killed by {st.reason or st.signal}"
+        elif st.exit_code not in (0, None):
+            state, reason = "fail", f"exit code {st.exit_code}"
+        elif value is None:
+            state = "fail"
+            reason = f"no value for {self.spec.objective.metric!r} ({len(r.log.epochs)} epochs read"
+            reason += f", {r.log.bad_lines} unparsable lines)" if r.log.bad_lines else ")"
+        elif value != value or value in (float("inf"), float("-inf")):
+            state, reason = "fail", f"objective is {value}"
+        else:
+            state = "complete"
+        tail = (
+            stderr_tail(self.session.trial_dir(r.number) / "stderr.log") if state == "fail" else []
+        )
+        extra = {
+            "exit_code": st.exit_code,
+            "signal": st.signal,
+            "reason": reason,
+            "duration_s": round(duration, 3),
+            "finished": now_iso(),
+            "stderr_tail": tail,
+        }
+        if value is not None and value == value:
+            extra["value"] = value
+        self._write_status(r, state, **extra)
+        attrs = {
+            "exit_code": st.exit_code,
+            "reason": reason,
+            "epochs": len(r.log.epochs),
+            "final": r.log.final,
+            "duration_s": round(duration, 3),
+            "bad_lines": r.log.bad_lines,
+        }
+        for key, val in attrs.items():
+            r.trial.set_user_attr(f"{ATTR}{key}", val)
+        if state == "complete":
+            self.study.tell(r.trial, value)
+        elif state == "pruned":
+            self.study.tell(r.trial, state=TrialState.PRUNED)
+        else:
+            self.study.tell(r.trial, state=TrialState.FAIL)
+        event = {"complete": "finish", "pruned": "prune_done", "fail": "fail"}[state]
+        self.session.append_event(
+            event,
+            trial=r.number,
+            state=state,
+            value=value,
+            exit_code=st.exit_code,
+            signal=st.signal,
+            reason=reason,
+            slot=r.handle.slot,
+            duration_s=round(duration, 3),
+        )
+        retryable = state == "fail" and r.stop_reason not in ("killed by user", "runner shut down")
+        if retryable and self.state != "shutdown":
+            self._maybe_retry(r.number, r.params, r.attempt)
+        self._notify()
+
+    def _maybe_retry(self, number: int, params: dict[str, Any], attempt: int) -> None:
+        if attempt >= self.spec.resources.retries:
+            return
+        self.study.enqueue_trial(
+            params,
+            user_attrs={f"{ATTR}retry_of": number, f"{ATTR}attempt": attempt + 1},
+        )
+        self.retries_waiting += 1
+        self.session.append_event("retry", trial=number, attempt=attempt + 1)
+
+    def _write_status(self, r: Running, state: str, **extra: Any) -> None:
+        status: dict[str, Any] = {
+            "number": r.number,
+            "state": state,
+            "params": r.config,
+            "sampled": r.params,
+            "slot": r.handle.slot,
+            "gpus": r.handle.gpus,
+            "job_id": r.handle.job_id,
+            "pid": r.handle.data.get("pid"),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(r.started)),
+            "epoch": r.log.last_epoch,
+            "epochs": len(r.log.epochs),
+            "current": r.log.objective_series()[-1][1] if r.log.objective_series() else None,
+            "best": r.log.value("best"),
+            "best_epoch": r.log.best_epoch(),
+            "final": r.log.final or None,
+            "bad_lines": r.log.bad_lines,
+            "duplicate_epochs": r.log.duplicate_epochs,
+            "attempt": r.attempt,
+            "retry_of": r.retry_of,
+            "handle": r.handle.to_json(),
+        }
+        status.update(extra)
+        try:
+            self.session.write_trial_status(r.number, status)
+        except OSError as exc:
+            log.warning("cannot write status of trial %s: %s", r.number, exc)
+
+    # -- control ---------------------------------------------------------------
+    async def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            self.socket_path.unlink()
+        old = os.umask(0o177)
+        try:
+            self.server = await asyncio.start_unix_server(self._client, path=str(self.socket_path))
+        finally:
+            os.umask(old)
+        os.chmod(self.socket_path, 0o600)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 10)
+            try:
+                req = json.loads(line)
+                reply = self.handle_command(req)
+            except (ValueError, TypeError, KeyError) as exc:
+                reply = {"ok": False, "error": f"bad request: {exc}"}
+            writer.write(json.dumps(reply, default=str).encode() + b"\n")
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def handle_command(self, req: dict[str, Any]) -> dict[str, Any]:
+        cmd = req.get("cmd")
+        if cmd == "status":
+            return {"ok": True, **self.status()}
+        if cmd == "pause":
+            if self.state == "running":
+                self.state, self.reason = "paused", "paused by user"
+        elif cmd == "resume":
+            if self.state == "paused":
+                self.state, self.reason = "running", ""
+        elif cmd == "stop":
+            if self.state in ("running", "paused"):
+                self.state, self.reason = "stopping", "stopped by user"
+        elif cmd == "shutdown":
+            self._request_shutdown("shut down by user")
+        elif cmd == "kill":
+            number = int(req["trial"])
+            r = self.running.get(number)
+            if r is None:
+                return {"ok": False, "error": f"trial {number} is not running"}
+            self._cancel(r, "killed by user")
+            self.session.append_event("kill", trial=number)
+        else:
+            return {"ok": False, "error": f"unknown command {cmd!r}"}
+        if cmd in ("pause", "resume", "stop"):
+            self.session.append_event(cmd, state=self.state)
+        self._write_runner()
+        self.wake.set()
+        return {"ok": True, **self.status()}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "reason": self.reason,
+            "budget": self.budget,
+            "launched": self.counted,
+            "running": [
+                {"trial": r.number, "slot": r.handle.slot, "epoch": r.log.last_epoch}
+                for r in self.running.values()
+            ],
+        }
+
+    def _write_runner(self) -> None:
+        pid = os.getpid()
+        data = {
+            "pid": pid,
+            "pid_start": process_start_time(pid),
+            "host": socket.gethostname(),
+            "socket": str(self.socket_path),
+            "started": self.started,
+            "updated": now_iso(),
+            "state": self.state,
+            "reason": self.reason,
+            "budget": self.budget,
+            "launched": self.counted,
+            "slots": self.backend.total_slots() if hasattr(self, "backend") else None,
+            "version": __version__,
+        }
+        try:
+            write_json_atomic(self.session.runner_path, data)
+        except OSError as exc:
+            log.warning("cannot write runner.json: %s", exc)
+
+    def _notify(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.status())

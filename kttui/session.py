@@ -1,0 +1,344 @@
+"""The session store: one directory per sweep, the source of truth for every reader.
+
+Layout of ``<store>/<session-id>/`` (directories 0700)::
+
+    spec.yaml        the spec as launched (frozen copy of the user's text)
+    session.json     id, name, created, objective, storage URL (password removed)
+    study.db         Optuna's SQLite storage (default); optuna-dashboard opens it
+    runner.json      pid, host, socket, started, state of the runner
+    runner.log       the detached runner's own output
+    events.jsonl     launch/finish/prune/fail/kill/... with timestamps
+    trials/<n>/      params.json, metrics.jsonl, stdout.log, stderr.log, status.json
+
+Readers (CLI, TUI, reports) only read these files, never the SQLite database,
+so they can never block the single writer of the study.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kttui.spec import Spec
+
+STORE_ENV = "KTTUI_HOME"
+ACTIVE_STATES = ("starting", "running", "paused", "stopping")
+
+
+class SessionError(Exception):
+    """A session cannot be found, created or used; the message says which and why."""
+
+
+def default_store(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--sessions-dir`` wins, then ``$KTTUI_HOME``, then ``./sessions``."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path("sessions")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def redact_url(url: str) -> str:
+    """postgresql://u:secret@h/db -> postgresql://u:***@h/db (never log a password)."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def process_start_time(pid: int) -> int | None:
+    """Clock ticks since boot at which ``pid`` started: tells a pid from its reuse."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid: int, start_time: int | None = None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        if " Z " in stat.read_text()[:200].split(")", 1)[1][:4]:
+            return False  # a zombie has finished
+    except (OSError, IndexError):
+        pass
+    return start_time is None or process_start_time(pid) == start_time
+
+
+@dataclass(frozen=True)
+class Session:
+    path: Path
+
+    # -- paths ---------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def spec_path(self) -> Path:
+        return self.path / "spec.yaml"
+
+    @property
+    def info_path(self) -> Path:
+        return self.path / "session.json"
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / "study.db"
+
+    @property
+    def runner_path(self) -> Path:
+        return self.path / "runner.json"
+
+    @property
+    def runner_log(self) -> Path:
+        return self.path / "runner.log"
+
+    @property
+    def events_path(self) -> Path:
+        return self.path / "events.jsonl"
+
+    @property
+    def trials_dir(self) -> Path:
+        return self.path / "trials"
+
+    def trial_dir(self, number: int) -> Path:
+        return self.trials_dir / str(number)
+
+    # -- creation and lookup -------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        store: Path,
+        spec: Spec,
+        spec_text: str,
+        *,
+        source: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Session:
+        """A new session directory holding a frozen copy of the spec."""
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SessionError(f"cannot create session store {store}: {exc.strerror}") from None
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = f"{spec.name}-{stamp}"
+        for i in range(1000):
+            path = store / (base if i == 0 else f"{base}-{i}")
+            try:
+                path.mkdir(mode=0o700)
+                break
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise SessionError(f"cannot create {path}: {exc.strerror}") from None
+        else:
+            raise SessionError(f"too many sessions named {base} in {store}")
+        session = cls(path.resolve())
+        session.trials_dir.mkdir(mode=0o700)
+        session.spec_path.write_text(spec_text, encoding="utf-8")
+        storage = spec.storage or f"sqlite:///{session.db_path}"
+        write_json_atomic(
+            session.info_path,
+            {
+                "id": session.id,
+                "name": spec.name,
+                "created": now_iso(),
+                "source": source,
+                "study_name": spec.name,
+                "storage": redact_url(storage),
+                "objective": spec.objective.model_dump(),
+                "baseline": spec.baseline.model_dump() if spec.baseline else None,
+                "target": spec.target,
+                "kind": "sweep",
+                **(extra or {}),
+            },
+        )
+        return session
+
+    @classmethod
+    def open(cls, store: Path, ref: str | None) -> Session:
+        """A session by id, unique id prefix, path, or (ref=None) the most recent one."""
+        if ref is None:
+            sessions = list_sessions(store)
+            if not sessions:
+                raise SessionError(f"no sessions in {store} (start one with `kttui run SPEC`)")
+            running = [s for s in sessions if s.state() in ACTIVE_STATES]
+            return (running or sessions)[-1]
+        direct = Path(ref)
+        if (direct / "session.json").is_file():
+            return cls(direct.resolve())
+        candidate = store / ref
+        if (candidate / "session.json").is_file():
+            return cls(candidate.resolve())
+        matches = [s for s in list_sessions(store) if s.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            names = ", ".join(s.id for s in matches[:5])
+            raise SessionError(f"{ref!r} matches several sessions: {names}")
+        raise SessionError(f"no session {ref!r} in {store}")
+
+    # -- reading -------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        data = read_json(self.info_path)
+        return data if isinstance(data, dict) else {}
+
+    def storage_url(self) -> str:
+        """The real storage URL (the password, if any, comes from the environment)."""
+        from kttui.specload import load_spec
+
+        spec = load_spec(self.spec_path).spec
+        return spec.storage or f"sqlite:///{self.db_path}"
+
+    def runner(self) -> dict[str, Any] | None:
+        data = read_json(self.runner_path)
+        return data if isinstance(data, dict) else None
+
+    def runner_alive(self) -> bool:
+        info = self.runner()
+        if not info or info.get("host") != socket.gethostname():
+            return False
+        return pid_alive(int(info.get("pid", 0)), info.get("pid_start"))
+
+    def state(self) -> str:
+        """created|starting|running|paused|stopping|finished|stopped|crashed|imported."""
+        info = self.runner()
+        if info is None:
+            return "imported" if self.info().get("kind") == "imported" else "created"
+        state = str(info.get("state", "crashed"))
+        here = info.get("host") == socket.gethostname()
+        if state in ACTIVE_STATES and here and not self.runner_alive():
+            return "crashed"
+        return state
+
+    def trial_numbers(self) -> list[int]:
+        if not self.trials_dir.is_dir():
+            return []
+        return sorted(int(p.name) for p in self.trials_dir.iterdir() if p.name.isdigit())
+
+    def trial_status(self, number: int) -> dict[str, Any] | None:
+        data = read_json(self.trial_dir(number) / "status.json")
+        return data if isinstance(data, dict) else None
+
+    def trial_statuses(self) -> list[dict[str, Any]]:
+        out = []
+        for n in self.trial_numbers():
+            status = self.trial_status(n)
+            if status is not None:
+                out.append(status)
+        return out
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        try:
+            with open(self.events_path, encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        yield json.loads(line)
+                    except ValueError:
+                        continue
+        except OSError:
+            return
+
+    # -- writing (the runner) ---------------------------------------------------
+    def append_event(self, event: str, **data: Any) -> None:
+        record = {"t": now_iso(), "ts": round(time.time(), 3), "event": event, **data}
+        with open(self.events_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, default=str) + "\n")
+
+    def write_runner(self, data: dict[str, Any]) -> None:
+        write_json_atomic(self.runner_path, data)
+
+    def write_trial_status(self, number: int, data: dict[str, Any]) -> None:
+        write_json_atomic(self.trial_dir(number) / "status.json", data)
+
+
+def list_sessions(store: Path) -> list[Session]:
+    """Sessions in ``store``, oldest first (by creation time in session.json)."""
+    if not store.is_dir():
+        return []
+    found = []
+    for path in store.iterdir():
+        if (path / "session.json").is_file():
+            session = Session(path.resolve())
+            found.append((str(session.info().get("created", "")), session.id, session))
+    return [s for _, _, s in sorted(found, key=lambda t: (t[0], t[1]))]
+
+
+def summarize(session: Session) -> dict[str, Any]:
+    """Counts and best value from the trial status files (what `sessions`/`status` print)."""
+    info = session.info()
+    objective = info.get("objective") or {}
+    maximize = objective.get("direction", "maximize") == "maximize"
+    counts = {"complete": 0, "running": 0, "pruned": 0, "fail": 0, "queued": 0}
+    best: tuple[float, int] | None = None
+    statuses = session.trial_statuses()
+    for st in statuses:
+        state = str(st.get("state"))
+        counts[state] = counts.get(state, 0) + 1
+        value = st.get("value")
+        if state == "complete" and isinstance(value, int | float):
+            key = float(value)
+            if best is None or (key > best[0] if maximize else key < best[0]):
+                best = (key, int(st["number"]))
+    runner = session.runner() or {}
+    return {
+        "id": session.id,
+        "name": info.get("name"),
+        "path": str(session.path),
+        "state": session.state(),
+        "reason": runner.get("reason"),
+        "created": info.get("created"),
+        "metric": objective.get("metric"),
+        "direction": objective.get("direction"),
+        "trials": len(statuses),
+        "counts": counts,
+        "best_value": best[0] if best else None,
+        "best_trial": best[1] if best else None,
+        "budget": runner.get("budget"),
+        "pid": runner.get("pid"),
+    }

@@ -1,0 +1,264 @@
+"""The sweep spec: pydantic models of what a user writes in a YAML file.
+
+These models are the edge of the system: everything a spec may contain is
+declared here (and nowhere else), the JSON Schema and the README's spec
+reference are generated from them, and :mod:`kttui.specload` turns their
+validation errors into ``FILE:LINE: field: message`` lines.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SESSION_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+#: Placeholders every command may use besides the params.
+BUILTIN_PLACEHOLDERS = ("python", "trial_number", "trial_dir", "session_dir")
+
+
+def _scalar(value: Any) -> Any:
+    """Accept exactly str/int/float/bool; pydantic's unions would give 4 errors per item."""
+    if isinstance(value, bool | int | float | str):
+        return value
+    raise ValueError(f"must be a number, a string or true/false, not {type(value).__name__}")
+
+
+Scalar = Annotated[Any, BeforeValidator(_scalar)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FloatParam(_Model):
+    """A real-valued param; ``log`` samples uniformly in log space, ``step`` discretises."""
+
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = Field(default=None, gt=0)
+
+
+class IntParam(_Model):
+    """An integer param in ``[low, high]`` (both inclusive)."""
+
+    type: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+    step: int = Field(default=1, ge=1)
+
+
+class CategoricalParam(_Model):
+    """One of a list of values (numbers keep their order for analysis)."""
+
+    type: Literal["categorical"]
+    choices: list[Scalar] = Field(min_length=1)
+
+    @field_validator("choices")
+    @classmethod
+    def _unique(cls, choices: list[Any]) -> list[Any]:
+        seen: list[tuple[type, Any]] = []
+        for choice in choices:
+            key = (type(choice), choice)
+            if key in seen:
+                raise ValueError(f"choice {choice!r} is listed twice")
+            seen.append(key)
+        return choices
+
+
+class BoolParam(_Model):
+    """true or false."""
+
+    type: Literal["bool"]
+
+
+Param = Annotated[FloatParam | IntParam | CategoricalParam | BoolParam, Field(discriminator="type")]
+
+
+class Objective(_Model):
+    """What the sweep optimises: one metric the trials report."""
+
+    metric: str = Field(min_length=1, description="name of the metric (a key of the metric lines)")
+    direction: Literal["maximize", "minimize"] = Field(default="maximize")
+    summary: Literal["best", "last"] = Field(
+        default="best",
+        description="trial value: best epoch or last epoch (a final line always wins)",
+    )
+
+
+class Baseline(_Model):
+    """The reference to beat: a known value, and/or the params that produced it."""
+
+    value: float | None = None
+    params: dict[str, Scalar] | None = None
+    label: str | None = None
+
+
+class Metrics(_Model):
+    """How trials report per-epoch metrics."""
+
+    format: Literal["jsonl", "regex", "pykt"] = Field(
+        default="jsonl",
+        description=(
+            "jsonl: JSON lines written to $KTTUI_METRICS; regex: named groups of `pattern` "
+            "matched on output lines; pykt: pykt-toolkit's per-epoch line"
+        ),
+    )
+    pattern: str | None = Field(default=None, description="regex with named groups (format: regex)")
+    source: Literal["stdout", "stderr"] = "stdout"
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return None
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        if not compiled.groupindex:
+            raise ValueError("the pattern needs named groups, e.g. (?P<val_loss>[0-9.]+)")
+        return pattern
+
+
+class Strategy(_Model):
+    """How configurations are chosen."""
+
+    sampler: Literal["grid", "random", "tpe"] = "tpe"
+    n_trials: int | None = Field(
+        default=None, ge=1, description="trials to run (grid: defaults to every feasible point)"
+    )
+    seed: int | None = None
+
+
+class Pruner(_Model):
+    """Early stopping of unpromising trials, decided on each reported epoch."""
+
+    type: Literal["none", "median", "percentile", "asha", "hyperband"] = "none"
+    min_epochs: int = Field(default=1, ge=0, description="epochs before a trial may be pruned")
+    n_startup_trials: int = Field(default=5, ge=0, description="trials to finish before pruning")
+    percentile: float = Field(default=25.0, gt=0, lt=100)
+    reduction_factor: int = Field(default=3, ge=2)
+    max_epochs: int | None = Field(default=None, ge=1, description="hyperband's max resource")
+
+
+def _gpus(value: Any) -> Any:
+    if value == "auto" or value is None:
+        return "auto"
+    if isinstance(value, bool):
+        raise ValueError("must be 'auto', a number of GPUs or a list of GPU indices")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("the number of GPUs cannot be negative")
+        return value
+    if isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        if len(set(value)) != len(value):
+            raise ValueError("a GPU index is listed twice")
+        if any(v < 0 for v in value):
+            raise ValueError("GPU indices cannot be negative")
+        return value
+    raise ValueError("must be 'auto', a number of GPUs or a list of GPU indices")
+
+
+def _cpu_slots(value: Any) -> Any:
+    if value == "auto" or value is None:
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError("must be 'auto' or a whole number >= 1")
+
+
+class Resources(_Model):
+    """Where and how many trials run at once."""
+
+    backend: Literal["local"] = "local"
+    gpus: Annotated[int | list[int] | Literal["auto"], BeforeValidator(_gpus)] = Field(
+        default="auto",
+        description="'auto' (detect), N (the first N), a list of indices, or 0 for CPU only",
+    )
+    trials_per_gpu: int = Field(default=1, ge=1)
+    gpus_per_trial: int = Field(default=1, ge=1)
+    cpu_slots: Annotated[int | Literal["auto"], BeforeValidator(_cpu_slots)] = Field(
+        default="auto", description="concurrent trials when there is no GPU ('auto': CPU count)"
+    )
+    max_concurrent: int | None = Field(default=None, ge=1)
+    timeout_min: float | None = Field(default=None, gt=0)
+    retries: int = Field(default=0, ge=0, description="re-runs (same params) of a failed trial")
+    kill_grace_s: float = Field(
+        default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a trial"
+    )
+
+
+class Spec(_Model):
+    """A sweep: what to vary, what to run, what to optimise and with what resources."""
+
+    name: str = Field(pattern=SESSION_NAME_RE, description="short name; used in session ids")
+    description: str | None = Field(default=None, description="free text, shown in reports")
+    objective: Objective = Field(description="the metric to optimise and its direction")
+    baseline: Baseline | None = Field(default=None, description="the reference to beat")
+    target: float | None = Field(default=None, description="a value worth reaching")
+    command: list[str] = Field(
+        min_length=1,
+        description="argv list; {param} placeholders are replaced, never run through a shell",
+    )
+    pass_params: Literal["auto", "flags", "none"] = Field(
+        default="auto",
+        description=(
+            "append params as `--name value`: flags = always (for params without a placeholder), "
+            "auto = only when the command has no placeholder"
+        ),
+    )
+    workdir: str | None = Field(default=None, description="relative to the spec file")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment variables")
+    metrics: Metrics = Field(default_factory=Metrics, description="how trials report epochs")
+    space: dict[str, Param] = Field(min_length=1, description="the params to vary, by name")
+    fixed: dict[str, Scalar] = Field(
+        default_factory=dict, description="params every trial gets unchanged"
+    )
+    derived: dict[str, str] = Field(
+        default_factory=dict, description="params computed from others, e.g. d_ff: 'd_model * 4'"
+    )
+    constraints: list[str] = Field(
+        default_factory=list, description="expressions every launched config satisfies"
+    )
+    strategy: Strategy = Field(default_factory=Strategy, description="how configs are chosen")
+    pruner: Pruner = Field(default_factory=Pruner, description="early stopping of bad trials")
+    resources: Resources = Field(default_factory=Resources, description="slots, GPUs, limits")
+    storage: str | None = Field(
+        default=None, description="Optuna RDB URL; default: study.db (SQLite) in the session"
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _no_empty_argv(cls, command: list[str]) -> list[str]:
+        if not command[0].strip():
+            raise ValueError("the program (first element) is empty")
+        return command
+
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.space)
+
+    @property
+    def all_names(self) -> list[str]:
+        return [*self.space, *self.fixed, *self.derived]
+
+
+#: The models whose keys a user writes, by position in the YAML tree; "*" is a user key.
+MODELS_BY_PATH: dict[tuple[str, ...], tuple[type[BaseModel], ...]] = {
+    (): (Spec,),
+    ("objective",): (Objective,),
+    ("baseline",): (Baseline,),
+    ("metrics",): (Metrics,),
+    ("strategy",): (Strategy,),
+    ("pruner",): (Pruner,),
+    ("resources",): (Resources,),
+    ("space", "*"): (FloatParam, IntParam, CategoricalParam, BoolParam),
+}

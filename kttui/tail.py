@@ -1,0 +1,98 @@
+"""Follow a growing text file: new complete lines only, across truncation and re-creation.
+
+A trial may be writing half a line when we look (the newline has not been
+flushed yet), may truncate its log, or delete and re-create it. The tail keeps
+the partial line until its newline arrives, and starts over from the top when
+the file shrinks or is replaced; the epoch policy downstream then drops epochs
+it has already seen. The tail holds the file open, which also keeps the kernel
+from handing a re-created file the same inode number we are watching.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiofiles.os import wrap
+
+#: Read at most this much per call so a trial printing gigabytes cannot stall the runner.
+CHUNK = 1 << 20
+
+_apread = wrap(os.pread)
+
+
+@dataclass
+class FileTail:
+    path: Path
+    offset: int = 0
+    partial: bytes = b""
+    resets: int = 0
+    fd: int | None = None
+
+    def _prepare(self) -> int | None:
+        """The fd to read from and how much there is; reopen when the file was replaced."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        if self.fd is not None:
+            held = os.fstat(self.fd)
+            if (held.st_dev, held.st_ino) != (st.st_dev, st.st_ino):
+                self.close()
+                self._reset()
+        if self.fd is None:
+            try:
+                self.fd = os.open(self.path, os.O_RDONLY)
+            except OSError:
+                return None
+        size = os.fstat(self.fd).st_size
+        if size < self.offset:
+            self._reset()
+        return size
+
+    def _reset(self) -> None:
+        self.offset, self.partial = 0, b""
+        self.resets += 1
+
+    def _split(self, data: bytes) -> list[str]:
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        return [line.decode("utf-8", errors="replace") for line in lines]
+
+    def read_lines(self) -> list[str]:
+        """New complete lines since the last call."""
+        size = self._prepare()
+        if size is None or size == self.offset or self.fd is None:
+            return []
+        return self._split(os.pread(self.fd, min(CHUNK, size - self.offset), self.offset))
+
+    async def aread_lines(self) -> list[str]:
+        """Like :meth:`read_lines`, with the read off the event loop (slow or network disks)."""
+        size = self._prepare()
+        if size is None or size == self.offset or self.fd is None:
+            return []
+        data = await _apread(self.fd, min(CHUNK, size - self.offset), self.offset)
+        return self._split(data)
+
+    def drain(self) -> list[str]:
+        """Everything left, including an unterminated last line (the writer is gone)."""
+        lines: list[str] = []
+        while True:
+            chunk = self.read_lines()
+            if not chunk:
+                break
+            lines.extend(chunk)
+        if self.partial:
+            lines.append(self.partial.decode("utf-8", errors="replace"))
+            self.partial = b""
+        self.close()
+        return lines
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
