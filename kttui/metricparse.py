@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf)"
-#: pykt-toolkit's per-epoch line from ``wandb_train.py`` / ``train_model``.
+#: pykt-toolkit's per-epoch line from ``wandb_train.py`` / ``train_model``; releases
+#: print ``loss:`` or ``train loss:`` for the training loss, both are read.
 PYKT_PATTERN = (
     rf"Epoch:\s*(?P<epoch>\d+),\s*validauc:\s*(?P<validauc>{_NUM}),\s*"
     rf"validacc:\s*(?P<validacc>{_NUM}),\s*best epoch:\s*(?P<best_epoch>\d+),\s*"
-    rf"best auc:\s*(?P<best_auc>{_NUM}),\s*train loss:\s*(?P<train_loss>{_NUM})"
+    rf"best auc:\s*(?P<best_auc>{_NUM}),\s*(?:train )?loss:\s*(?P<train_loss>{_NUM})"
 )
 PYKT_METRICS = ("validauc", "validacc", "best_epoch", "best_auc", "train_loss")
 

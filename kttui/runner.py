@@ -15,6 +15,7 @@ import errno
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import sys
@@ -54,6 +55,10 @@ log = logging.getLogger("kttui.runner")
 
 TICK_S = 0.2
 MAX_CONSECUTIVE_INFEASIBLE = 200
+MAX_CONSECUTIVE_DUPLICATES = 100
+DUPLICATES_BEFORE_FILL = 3
+MAX_FILL_ENUMERATION = 100_000
+ASKS_PER_CALL = 8
 STDERR_TAIL_LINES = 20
 ATTR = "kttui:"
 
@@ -65,6 +70,7 @@ class Prepared:
     config: dict[str, Any]
     retry_of: int | None
     attempt: int
+    key: tuple[tuple[str, Any], ...]
 
 
 @dataclass
@@ -119,6 +125,12 @@ class Runner:
         self.counted = 0
         self.budget = 0
         self.consecutive_infeasible = 0
+        self.consecutive_duplicates = 0
+        self.duplicates_avoided = 0
+        self.exhausted = False
+        self.rng = random.Random(self.spec.strategy.seed)
+        self.launched: dict[tuple[tuple[str, Any], ...], int] = {}
+        self.feasible_count = self.space.feasible_count()
         self.retries_waiting = 0
         self.prepared: Prepared | None = None
         self.wake = asyncio.Event()
@@ -141,15 +153,16 @@ class Runner:
         # The study and we share one (cached) storage object, so our writes and
         # Optuna's never disagree.
         self.storage = optuna.storages.get_storage(open_storage(url))
-        self.plan = make_plan(self.spec, self.space)
         self.study = optuna.create_study(
             storage=self.storage,
             study_name=self.spec.name,
             direction=self.spec.objective.direction,
-            sampler=self.plan.sampler,
             pruner=make_pruner(self.spec.pruner),
             load_if_exists=True,
         )
+        done = len(self.study.get_trials(deepcopy=False))
+        self.plan = make_plan(self.spec, self.space, done=done)
+        self.study.sampler = self.plan.sampler
         self.study_id = self.storage.get_study_id_from_name(self.spec.name)
         self.budget = self.plan.budget
 
@@ -207,19 +220,26 @@ class Runner:
             for t in trials
             if t.state == TrialState.WAITING and t.user_attrs.get(f"{ATTR}retry_of") is not None
         )
+        self.launched = {
+            self.space.canonical(t.params): t.number
+            for t in trials
+            if f"{ATTR}slot" in t.user_attrs and t.user_attrs.get(f"{ATTR}retry_of") is None
+        }
         if self.plan.queue:
-            seen = {
-                self.space.canonical(t.params)
-                for t in trials
-                if not t.user_attrs.get(f"{ATTR}infeasible")
+            # Queued points carry their params in a user attr: a WAITING trial has
+            # no params yet, and a resumed runner must not queue them twice.
+            waiting = [t for t in trials if t.state == TrialState.WAITING]
+            seen = set(self.launched) | {
+                self.space.canonical(t.user_attrs[f"{ATTR}point"])
+                for t in waiting
+                if f"{ATTR}point" in t.user_attrs
             }
-            waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
-            room = self.budget - self.counted - waiting
+            room = self.budget - self.counted - len(waiting)
             for point in self.plan.queue:
                 if room <= 0:
                     break
                 if self.space.canonical(point) not in seen:
-                    self.study.enqueue_trial(point)
+                    self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
                     room -= 1
 
     # -- the loop --------------------------------------------------------------
@@ -295,7 +315,7 @@ class Runner:
             if not self.reason:
                 self.reason = f"all {self.budget} trials done"
             return True
-        return self.state == "running" and self.reason.startswith("no feasible")
+        return self.state == "running" and self.exhausted
 
     def _request_shutdown(self, why: str) -> None:
         if self.state != "shutdown":
@@ -315,7 +335,7 @@ class Runner:
 
     # -- launching -------------------------------------------------------------
     def _launch(self) -> None:
-        while self.state == "running" and self.backend.capacity() > 0:
+        while self.state == "running" and not self.exhausted and self.backend.capacity() > 0:
             if self.counted >= self.budget and not self.retries_waiting:
                 return
             prepared = self.prepared or self._prepare()
@@ -326,14 +346,27 @@ class Runner:
         # frees up gets a trial without waiting for the sampler.
         if (
             self.state == "running"
+            and not self.exhausted
             and self.prepared is None
             and (self.counted < self.budget or self.retries_waiting)
         ):
             self.prepared = self._prepare()
 
     def _prepare(self) -> Prepared | None:
-        """Ask for a feasible config (infeasible ones are told FAIL and never run)."""
-        while True:
+        """Ask for a feasible, new config; None when there is none (yet).
+
+        Infeasible configs are told FAIL and configs already launched are told
+        their known result; neither is ever run. A call makes at most
+        ``ASKS_PER_CALL`` asks so the loop stays responsive; the next tick goes on.
+        """
+        if (
+            self.feasible_count is not None
+            and len(self.launched) >= self.feasible_count
+            and not self.retries_waiting
+        ):
+            self._exhaust(f"space exhausted: all {self.feasible_count} feasible configs evaluated")
+            return None
+        for _ in range(ASKS_PER_CALL):
             trial = self.study.ask()
             params = suggest(trial, self.space)
             try:
@@ -343,19 +376,73 @@ class Runner:
                 self.study.tell(trial, state=TrialState.FAIL)
                 self.consecutive_infeasible += 1
                 if self.consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
-                    self.reason = (
+                    self._exhaust(
                         f"no feasible config found in {MAX_CONSECUTIVE_INFEASIBLE} asks; "
                         "check the constraints"
                     )
-                    self.session.append_event("infeasible", reason=self.reason)
                     return None
                 continue
             self.consecutive_infeasible = 0
             attrs = trial.user_attrs
             retry_of = attrs.get(f"{ATTR}retry_of")
-            if retry_of is not None:
+            key = self.space.canonical(params)
+            if retry_of is None:
+                original = self.launched.get(key)
+                if original is not None:
+                    if self._reuse(trial, original):
+                        return None
+                    continue
+                self.consecutive_duplicates = 0
+            else:
                 self.retries_waiting = max(0, self.retries_waiting - 1)
-            return Prepared(trial, params, config, retry_of, int(attrs.get(f"{ATTR}attempt", 0)))
+            attempt = int(attrs.get(f"{ATTR}attempt", 0))
+            return Prepared(trial, params, config, retry_of, attempt, key)
+        return None
+
+    def _exhaust(self, reason: str) -> None:
+        if not self.exhausted:
+            self.exhausted, self.reason = True, reason
+            self.session.append_event("exhausted", reason=reason)
+
+    def _reuse(self, trial: optuna.Trial, original: int) -> bool:
+        """The sampler proposed a config already launched: tell it the known result.
+
+        Never launched and never counted. After a few repeats in a row in a
+        finite space, an unevaluated feasible point is queued for the sampler
+        (TPE keeps proposing its favourite near the end of a small space).
+        Returns True when the space is exhausted.
+        """
+        self.consecutive_duplicates += 1
+        self.duplicates_avoided += 1
+        done = self.study.get_trials(deepcopy=False)[original]
+        trial.set_user_attr(f"{ATTR}reuse_of", original)
+        if done.state == TrialState.COMPLETE and done.value is not None:
+            self.study.tell(trial, done.value)
+        else:
+            self.study.tell(trial, state=TrialState.FAIL)
+        if self.consecutive_duplicates >= DUPLICATES_BEFORE_FILL and self._queue_unevaluated():
+            self.consecutive_duplicates = 0
+            return False
+        if self.consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
+            self._exhaust(
+                f"space exhausted: {MAX_CONSECUTIVE_DUPLICATES} proposals in a row were "
+                "configs already evaluated"
+            )
+            return True
+        return False
+
+    def _queue_unevaluated(self) -> bool:
+        size = self.space.size()
+        if size is None or size > MAX_FILL_ENUMERATION:
+            return False
+        fresh = [
+            p for p in self.space.feasible_points() if self.space.canonical(p) not in self.launched
+        ]
+        if not fresh:
+            return False
+        point = self.rng.choice(fresh)
+        self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
+        return True
 
     def _discard_prepared(self) -> None:
         """A config asked for but never launched (the sweep stopped first)."""
@@ -388,6 +475,7 @@ class Runner:
         if retry_of is None:
             trial.set_user_attr(f"{ATTR}counted", True)
             self.counted += 1
+            self.launched[prepared.key] = number
         trial.set_user_attr(f"{ATTR}config", config)
         try:
             handle = self.backend.submit(request)
@@ -726,6 +814,7 @@ class Runner:
             "reason": self.reason,
             "budget": self.budget,
             "launched": self.counted,
+            "duplicates_avoided": self.duplicates_avoided,
             "running": [
                 {"trial": r.number, "slot": r.handle.slot, "epoch": r.log.last_epoch}
                 for r in self.running.values()

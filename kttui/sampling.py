@@ -25,20 +25,30 @@ class Plan:
     queue: list[dict[str, Any]] = field(default_factory=list)
 
 
-def make_plan(spec: Spec, space: SearchSpace) -> Plan:
+def make_plan(spec: Spec, space: SearchSpace, *, done: int = 0) -> Plan:
+    """``done`` trials already in the study (a resumed sweep) shift the sampler's seed,
+    so a restarted seeded sampler does not replay the proposals it made before."""
     s = spec.strategy
+    seed = s.seed + done if s.seed is not None and done else s.seed
     if s.sampler == "grid":
         points = list(space.feasible_points())
         random.Random(s.seed if s.seed is not None else 0).shuffle(points)
         budget = min(s.n_trials or len(points), len(points))
-        return Plan(optuna.samplers.RandomSampler(seed=s.seed), budget, points[:budget])
+        return Plan(optuna.samplers.RandomSampler(seed=seed), budget, points[:budget])
+    if s.sampler == "list":
+        unique: dict[Any, dict[str, Any]] = {}
+        for config in s.configs or []:  # a config listed twice still runs once
+            unique.setdefault(space.canonical(config), dict(config))
+        configs = list(unique.values())
+        budget = min(s.n_trials or len(configs), len(configs))
+        return Plan(optuna.samplers.RandomSampler(seed=seed), budget, configs[:budget])
     assert s.n_trials is not None  # enforced by the spec checks
     if s.sampler == "random":
-        return Plan(optuna.samplers.RandomSampler(seed=s.seed), s.n_trials)
+        return Plan(optuna.samplers.RandomSampler(seed=seed), s.n_trials)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(
-            seed=s.seed,
+            seed=seed,
             multivariate=True,
             constant_liar=True,
             n_startup_trials=min(10, max(2, s.n_trials // 4)),

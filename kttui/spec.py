@@ -129,11 +129,16 @@ class Metrics(_Model):
 class Strategy(_Model):
     """How configurations are chosen."""
 
-    sampler: Literal["grid", "random", "tpe"] = "tpe"
+    sampler: Literal["grid", "random", "tpe", "list"] = "tpe"
     n_trials: int | None = Field(
-        default=None, ge=1, description="trials to run (grid: defaults to every feasible point)"
+        default=None,
+        ge=1,
+        description="trials to run (grid: defaults to every feasible point; list: to every config)",
     )
     seed: int | None = None
+    configs: list[dict[str, Scalar]] | None = Field(
+        default=None, description="sampler: list - the configs to run, in order"
+    )
 
 
 class Pruner(_Model):

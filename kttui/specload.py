@@ -28,6 +28,7 @@ from kttui.spec import (
     BUILTIN_PLACEHOLDERS,
     MODELS_BY_PATH,
     NAME_RE,
+    BoolParam,
     CategoricalParam,
     FloatParam,
     IntParam,
@@ -267,6 +268,28 @@ def _check_command(spec: Spec) -> Iterable[tuple[Loc, str]]:
                 yield ("command", i), f"unknown placeholder {{{match.group(1)}}}{hint}"
 
 
+def _check_config(spec: Spec, config: dict[str, Any], loc: Loc) -> Iterable[tuple[Loc, str]]:
+    """A listed config must give every param of the space a value the space allows."""
+    missing = [name for name in spec.space if name not in config]
+    if missing:
+        yield loc, f"missing value(s) for {', '.join(missing)}"
+    for name, value in config.items():
+        p = spec.space.get(name)
+        if p is None:
+            yield (*loc, name), f"{name!r} is not a param of the space"
+        elif isinstance(p, CategoricalParam) and value not in p.choices:
+            yield (*loc, name), f"{value!r} is not one of the choices {p.choices}"
+        elif isinstance(p, BoolParam) and not isinstance(value, bool):
+            yield (*loc, name), "must be true or false"
+        elif isinstance(p, FloatParam | IntParam):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                yield (*loc, name), "must be a number"
+            elif not p.low <= value <= p.high:
+                yield (*loc, name), f"{value} is outside [{p.low}, {p.high}]"
+            elif isinstance(p, IntParam) and value != int(value):
+                yield (*loc, name), "must be a whole number"
+
+
 def _check_metrics(spec: Spec) -> Iterable[tuple[Loc, str]]:
     m = spec.metrics
     if m.format == "regex":
@@ -288,6 +311,14 @@ def _check_metrics(spec: Spec) -> Iterable[tuple[Loc, str]]:
 
 def _check_strategy(spec: Spec) -> Iterable[tuple[Loc, str]]:
     s = spec.strategy
+    if s.sampler == "list":
+        if not s.configs:
+            yield ("strategy", "sampler"), "sampler: list needs `configs` (a list of param sets)"
+        for i, config in enumerate(s.configs or []):
+            yield from _check_config(spec, config, ("strategy", "configs", i))
+        return
+    if s.configs is not None:
+        yield ("strategy", "configs"), "configs are only used with sampler: list"
     if s.sampler == "grid":
         continuous = [
             n for n, p in spec.space.items() if isinstance(p, FloatParam) and p.step is None

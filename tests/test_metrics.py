@@ -38,6 +38,18 @@ def test_pykt_line() -> None:
     assert LineParser("pykt").parse("loading data...") is None
 
 
+def test_pykt_upstream_spelling_of_the_loss() -> None:
+    line = (
+        "Epoch: 12, validauc: 0.8215, validacc: 0.7713, best epoch: 10, best auc: 0.8229, "
+        "loss: 0.4123, emb_type: qid, model: akt, save_dir: saved_model/x"
+    )
+    parsed = LineParser("pykt").parse(line)
+    assert parsed and parsed is not False
+    assert parsed.epoch == 12 and parsed.values["train_loss"] == 0.4123
+    test_line = "            testauc: -1, testacc: -1, window_testauc: -1, window_testacc: -1"
+    assert LineParser("pykt").parse(test_line) is None
+
+
 def test_custom_regex() -> None:
     parser = LineParser("regex", r"epoch=(?P<epoch>\d+) val_loss=(?P<val_loss>[0-9.]+)")
     log = EpochLog("val_loss", "minimize")

@@ -28,7 +28,8 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kttui",
-        description="Keyboard-driven console for hyperparameter sweeps.",
+        description="Keyboard-driven console for hyperparameter sweeps "
+        "(with no command: open the console).",
     )
     parser.add_argument("--version", action="version", version=f"kttui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -44,6 +45,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--foreground", action="store_true", help="run here with a progress bar")
     _add_store(p)
     p.set_defaults(handler="kttui.cli.run:cmd_resume")
+
+    p = sub.add_parser("demo", help="run a real KT sweep (DKT/SAKT, synthetic data) on the CPU")
+    p.add_argument("--spec", help="spec to run (default: specs/kt-demo.yaml, written if absent)")
+    p.add_argument("--no-tui", action="store_true", help="progress bar instead of the console")
+    p.add_argument("--trials", type=int, help="number of trials (default: the spec's)")
+    p.add_argument("--students", type=int, help="synthetic students (default 2000)")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.demo:cmd_demo")
+
+    p = sub.add_parser("report", help="Markdown analysis of a session (and next specs)")
+    p.add_argument("session", nargs="?", help="session id, prefix or path (default: latest)")
+    p.add_argument("-o", "--output", help="Markdown file (default: SESSION/report.md)")
+    p.add_argument("--refine", metavar="YAML", help="write a refined next spec (+ .conservative)")
+    p.add_argument("--proposals", metavar="YAML", help="write supplementary trials as a spec")
+    p.add_argument("--csv-dir", metavar="DIR", help="also export every table as CSV")
+    p.add_argument("--top", type=int, default=10, help="rows in the top-N table")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.report:cmd_report")
+
+    p = sub.add_parser("import", help="import results (CSV, Optuna study, experiment folders)")
+    isub = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    q = isub.add_parser("csv", help="a table with one row per trial")
+    q.add_argument("file")
+    q.add_argument("--objective", required=True, help="the objective column")
+    q.add_argument("--direction", default="max", choices=["max", "min", "maximize", "minimize"])
+    q.add_argument("--params", help="comma-separated param columns (default: detected)")
+    q.add_argument("--id", help="column naming each trial")
+    q.add_argument("--baseline", help="the baseline: a value of the --id column, or a number")
+    _add_store(q)
+    q.set_defaults(handler="kttui.cli.imports:cmd_import")
+    q = isub.add_parser("optuna", help="an Optuna study (sqlite:///..., postgresql://...)")
+    q.add_argument("url")
+    q.add_argument("--study", help="study name (needed when the storage has several)")
+    q.add_argument("--metric", default="value", help="name of the study's objective")
+    _add_store(q)
+    q.set_defaults(handler="kttui.cli.imports:cmd_import")
+    q = isub.add_parser("dirs", help="experiment folders with config.json/eval_results.json")
+    q.add_argument("dir")
+    q.add_argument("--objective", default="test_auc", help="key of eval_results.json")
+    q.add_argument("--direction", default="max", choices=["max", "min", "maximize", "minimize"])
+    _add_store(q)
+    q.set_defaults(handler="kttui.cli.imports:cmd_import")
 
     p = sub.add_parser("validate", help="check spec files")
     p.add_argument("specs", nargs="+", metavar="SPEC")

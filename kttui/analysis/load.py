@@ -1,0 +1,111 @@
+"""From a session directory to a :class:`TrialTable`: the one loader every analysis uses.
+
+It reads only the session's files (trial ``status.json`` and ``metrics.jsonl``,
+the frozen spec or, for imported sessions, ``session.json``), so it works the
+same on a running sweep, a finished one and an import, and never touches the
+study database the runner writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info, space_from_spec
+from kttui.session import Session
+
+_STATE = {"complete": "complete", "pruned": "pruned", "fail": "fail", "running": "running"}
+
+
+def session_spec(session: Session) -> dict[str, Any] | None:
+    """The session's spec as plain data (None for imported sessions)."""
+    if not session.spec_path.is_file():
+        return None
+    from kttui.specload import SpecError, load_spec
+
+    try:
+        return load_spec(session.spec_path).spec.model_dump(mode="json", exclude_none=True)
+    except SpecError:
+        return None
+
+
+def read_curve(session: Session, number: int) -> pd.DataFrame | None:
+    path = session.trial_dir(number) / "metrics.jsonl"
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and "epoch" in obj:
+                    rows.append({k: v for k, v in obj.items() if isinstance(v, int | float)})
+    except OSError:
+        return None
+    if not rows:
+        return None
+    return pd.DataFrame(rows).drop_duplicates("epoch").sort_values("epoch")
+
+
+def load_session(session: Session, *, curves: bool = True) -> TrialTable:
+    info = session.info()
+    spec = session_spec(session)
+    objective = (spec or info).get("objective") or {}
+    metric = str(objective.get("metric", "value"))
+    direction = objective.get("direction", "maximize")
+    if spec is not None:
+        params = list(spec["space"])
+        space: dict[str, ParamInfo] = space_from_spec(spec["space"])
+        fixed = dict(spec.get("fixed") or {})
+        baseline = (spec.get("baseline") or {}).get("value")
+        target = spec.get("target")
+    else:
+        params = list(info.get("params") or [])
+        space = space_from_spec(info["space"]) if info.get("space") else {}
+        fixed = dict(info.get("fixed") or {})
+        baseline = (info.get("baseline") or {}).get("value")
+        target = info.get("target")
+    records = []
+    curve_map: dict[int, pd.DataFrame] = {}
+    for st in session.trial_statuses():
+        number = int(st["number"])
+        values = st.get("params") or {}
+        value = st.get("value")
+        final = {k: v for k, v in (st.get("final") or {}).items() if k != metric}
+        record: dict[str, Any] = {
+            "number": number,
+            "state": _STATE.get(str(st.get("state")), "incomplete"),
+            "value": float(value) if isinstance(value, int | float) else math.nan,
+            "duration_s": st.get("duration_s"),
+            "epochs": st.get("epochs"),
+            "params": {p: values.get(p) for p in params} if params else dict(values),
+            "metrics": final,
+        }
+        for key in ("budget", "seed"):
+            if key in values and key not in params:
+                record[key] = values[key]
+        records.append(record)
+        if curves:
+            curve = read_curve(session, number)
+            if curve is not None:
+                curve_map[number] = curve
+    if not params and records:
+        params = sorted({k for r in records for k in r["params"]})
+    if not space and records:
+        space = {p: infer_param_info(p, [r["params"].get(p) for r in records]) for p in params}
+    return TrialTable.from_records(
+        records,
+        params=params,
+        objective=metric,
+        direction=direction,
+        baseline=float(baseline) if isinstance(baseline, int | float) else None,
+        target=float(target) if isinstance(target, int | float) else None,
+        space=space,
+        fixed=fixed,
+        curves=curve_map or None,
+        name=session.id,
+    )

@@ -1,0 +1,135 @@
+"""Param values as the analyses see them: canonical keys, numeric tests, short labels.
+
+Trial tables come from JSON, CSV and Optuna alike, so the same value may arrive
+as ``256``, ``256.0`` or ``numpy.int64(256)``; every comparison of configs goes
+through :func:`canonical` so that those count as one value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Configs are compared after rounding floats to this many significant digits, so
+#: that 0.1 read from CSV and 0.1 computed as 1/10 count as the same value.
+SIGNIFICANT_DIGITS = 12
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas' NA and the empty string all mean "this trial has no value"."""
+    kind = type(value)
+    if kind is float:
+        return value != value  # NaN is the only float unequal to itself
+    if kind is int or kind is bool:
+        return False
+    if kind is str:
+        return value == ""
+    if value is None:
+        return True
+    if isinstance(value, list | tuple | dict | set | np.ndarray):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def is_bool(value: Any) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def is_number(value: Any) -> bool:
+    """True for ints and floats, false for bools (a bool is a category, not a magnitude)."""
+    return isinstance(value, int | float | np.integer | np.floating) and not is_bool(value)
+
+
+def canonical(value: Any) -> Any:
+    """A hashable, type-normalised form of ``value`` (numbers become rounded floats)."""
+    if type(value) is float:
+        if value != value:
+            return None
+        return (
+            value
+            if value == 0.0 or value in (math.inf, -math.inf)
+            else float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+        )
+    if is_missing(value):
+        return None
+    if is_bool(value):
+        return bool(value)
+    if is_number(value):
+        x = float(value)
+        if x == 0.0 or not math.isfinite(x):
+            return x
+        return float(f"{x:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, list | tuple):
+        return tuple(canonical(v) for v in value)
+    return value if isinstance(value, str) else str(value)
+
+
+def plain(value: Any, kind: str | None = None) -> Any:
+    """A builtin Python scalar (for YAML, JSON and optuna).
+
+    ``kind="int"`` turns 256.0 back into 256: pandas stores an int column with a
+    missing value as floats, and a spec must not say ``d_model: 256.0``.
+    """
+    if is_missing(value):
+        return None
+    if is_bool(value):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return float(value) if kind == "float" else int(value)
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        if kind == "int" and x.is_integer():
+            return int(x)
+        return x
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def format_value(value: Any) -> str:
+    """A short label: 0.0001 -> '0.0001', 1e-05 -> '1e-05', 256.0 -> '256', True -> 'True'."""
+    if is_missing(value):
+        return "—"
+    if is_bool(value):
+        return str(bool(value))
+    if is_number(value):
+        x = float(value)
+        if math.isfinite(x) and x.is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        return f"{x:.4g}"
+    return str(value)
+
+
+def sort_key(value: Any) -> tuple[int, float, str]:
+    """Numbers in numeric order first, then everything else by its label."""
+    if is_number(value) and not is_missing(value):
+        return (0, float(value), "")
+    if is_bool(value):
+        return (1, float(bool(value)), "")
+    return (2, 0.0, format_value(value))
+
+
+def sorted_values(values: Iterable[Any]) -> list[Any]:
+    return sorted(values, key=sort_key)
+
+
+def all_numeric(values: Sequence[Any]) -> bool:
+    present = [v for v in values if not is_missing(v)]
+    return bool(present) and all(is_number(v) for v in present)
+
+
+def all_bool(values: Sequence[Any]) -> bool:
+    present = [v for v in values if not is_missing(v)]
+    return bool(present) and all(is_bool(v) for v in present)
+
+
+def all_integral(values: Sequence[Any]) -> bool:
+    present = [v for v in values if not is_missing(v)]
+    return bool(present) and all(is_number(v) and float(v).is_integer() for v in present)

@@ -1,0 +1,177 @@
+"""Importers: other people's results as read-only kttui sessions.
+
+Each importer reads its source completely and checks it first; only then is
+the session written, into a hidden directory renamed into place at the end, so
+a bad file never leaves half an import behind. The session looks like any
+other (``trials/<n>/status.json``, ``metrics.jsonl``) so the TUI and reports
+treat it the same; ``session.json`` says ``kind: imported``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kttui.session import Session, now_iso, write_json_atomic
+
+
+class ImportError_(ValueError):
+    """Bad input: the message names the file (and row/column where there is one)."""
+
+
+@dataclass
+class ImportedTrial:
+    number: int
+    state: str  # complete | pruned | fail | running | incomplete
+    params: dict[str, Any]
+    value: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    duration_s: float | None = None
+    label: str | None = None
+
+
+@dataclass
+class Imported:
+    name: str
+    source: str
+    metric: str
+    direction: str
+    params: list[str]
+    trials: list[ImportedTrial]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    space: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baseline: float | None = None
+    baseline_params: dict[str, Any] | None = None
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "import"
+
+
+def parse_scalar(text: str) -> Any:
+    """CSV cells as the values a person means: ints, floats, booleans, text; '' is None."""
+    t = text.strip()
+    if t == "":
+        return None
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        return float(t)
+    except ValueError:
+        return t
+
+
+def write_session(store: Path, imp: Imported) -> Session:
+    """Write ``imp`` as a new session in ``store``, all or nothing."""
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=store))
+    try:
+        os.chmod(tmp, 0o700)
+        (tmp / "trials").mkdir(mode=0o700)
+        for t in imp.trials:
+            tdir = tmp / "trials" / str(t.number)
+            tdir.mkdir(mode=0o700)
+            (tdir / "params.json").write_text(json.dumps(t.params, indent=1, default=str) + "\n")
+            if t.curve:
+                with open(tdir / "metrics.jsonl", "w", encoding="utf-8") as fh:
+                    for row in t.curve:
+                        fh.write(json.dumps(row) + "\n")
+            status: dict[str, Any] = {
+                "number": t.number,
+                "state": "queued" if t.state == "incomplete" else t.state,
+                "params": t.params,
+                "final": t.metrics or None,
+                "epochs": len(t.curve) or None,
+                "duration_s": t.duration_s,
+                "label": t.label,
+            }
+            if t.value is not None:
+                status["value"] = t.value
+            write_json_atomic(tdir / "status.json", status)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        info = {
+            "id": "",
+            "name": imp.name,
+            "created": now_iso(),
+            "kind": "imported",
+            "source": imp.source,
+            "objective": {"metric": imp.metric, "direction": imp.direction},
+            "params": imp.params,
+            "fixed": imp.fixed,
+            "space": imp.space or None,
+            "baseline": {"value": imp.baseline, "params": imp.baseline_params}
+            if imp.baseline is not None or imp.baseline_params
+            else None,
+        }
+        base = f"{slug(imp.name)}-{stamp}"
+        for i in range(1000):
+            final = store / (base if i == 0 else f"{base}-{i}")
+            if final.exists():
+                continue
+            info["id"] = final.name
+            write_json_atomic(tmp / "session.json", info)
+            os.rename(tmp, final)
+            return Session(final.resolve())
+        raise ImportError_(f"too many sessions named {base}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def is_row_index(name: str, values: Sequence[Any]) -> bool:
+    """A rank or row-number column (1..N or 0..N-1) describes the table, not the sweep."""
+    if name.strip().lower() in ("rank", "index", "#", "row", "id", "idx"):
+        return True
+    ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    n = len(values)
+    return n > 2 and len(ints) == n and sorted(ints) in (list(range(1, n + 1)), list(range(n)))
+
+
+def split_columns(
+    names: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    exclude: set[str],
+    *,
+    constants_as_params: bool = False,
+) -> tuple[list[str], list[str], dict[str, Any]]:
+    """(params, metrics, fixed): metric-like names are metrics, varying others are params.
+
+    With ``constants_as_params`` a column with one value is a param that was
+    never varied (which the analysis then reports, as seed 000's learning rate).
+    """
+    params, metrics, fixed = [], [], {}
+    for name in names:
+        if name in exclude:
+            continue
+        values = [r.get(name) for r in rows if r.get(name) is not None]
+        if METRIC_NAME.search(name):
+            metrics.append(name)
+        elif is_row_index(name, values):
+            continue
+        elif (values and constants_as_params) or len(
+            {json.dumps(v, sort_keys=True, default=str) for v in values}
+        ) > 1:
+            params.append(name)
+        elif values:
+            fixed[name] = values[0]
+    return params, metrics, fixed
+
+
+METRIC_NAME = re.compile(
+    r"(auc|acc|loss|score|f1|mse|mae|rmse|ndcg|recall|precision|perplexity|time|duration|"
+    r"elapsed|seconds|epoch|^step$|^test_|^val_|^valid|^train_|^best_)",
+    re.IGNORECASE,
+)
