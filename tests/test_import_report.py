@@ -155,7 +155,7 @@ def test_dirs_import_like_seed000_folders(tmp_path: Path) -> None:
     proc = kttui("import", "dirs", str(root), "--sessions-dir", str(store))
     assert proc.returncode == 0, proc.stderr
     assert "3 trials (2 complete, 1 incomplete)" in proc.stdout
-    table = load_session(list_sessions(store)[0])
+    table = load_session(list_sessions(store)[0], curves=True)
     assert table.params == ["d_model"] and table.fixed == {"lr": 1e-4, "model.blocks": 4}
     assert table.curves is not None and len(table.curves) == 2
     (root / "e2" / "eval_results.json").write_text("{broken")

@@ -37,7 +37,7 @@ MAX_IMPORTANCE_TRIALS = 2000
 #: ...and to this many for fANOVA, whose forest of deep trees is the slow part.
 FANOVA_MAX_TRIALS = 1000
 FANOVA_TREES = 32
-FANOVA_MAX_DEPTH = 16
+FANOVA_MAX_DEPTH = 8  # same importances as 16 on 1 000 trials, 9x faster
 #: PED-ANOVA wants at least this many trials in its top quantile (Optuna's advice).
 PED_ANOVA_MIN_TOP = 5
 

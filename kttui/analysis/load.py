@@ -51,7 +51,8 @@ def read_curve(session: Session, number: int) -> pd.DataFrame | None:
     return pd.DataFrame(rows).drop_duplicates("epoch").sort_values("epoch")
 
 
-def load_session(session: Session, *, curves: bool = True) -> TrialTable:
+def load_session(session: Session, *, curves: bool = False) -> TrialTable:
+    """The trials of ``session``; ``curves`` also reads every per-epoch file (slow when big)."""
     info = session.info()
     spec = session_spec(session)
     objective = (spec or info).get("objective") or {}

@@ -97,7 +97,8 @@ def matched_effects(table: TrialTable, params: list[str] | None = None) -> list[
             if len(by_value) < 2:
                 continue
             ordered = sorted(by_value, key=sort_key)
-            means = {v: float(np.mean(by_value[v])) for v in ordered}
+            # plain sums: np.mean on thousands of 1-element lists dominates big reports
+            means = {v: math.fsum(by_value[v]) / len(by_value[v]) for v in ordered}
             for i, u in enumerate(ordered):
                 for v in ordered[i + 1 :]:
                     diffs[(u, v)].append(means[v] - means[u])
