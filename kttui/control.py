@@ -17,7 +17,7 @@ from typing import Any
 
 from kttui.session import Session
 
-COMMANDS = ("status", "pause", "resume", "stop", "kill", "shutdown")
+COMMANDS = ("status", "pause", "resume", "stop", "kill", "shutdown", "enqueue")
 _MAX_SOCKET_PATH = 100
 
 

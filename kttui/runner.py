@@ -15,7 +15,6 @@ import errno
 import json
 import logging
 import os
-import random
 import signal
 import socket
 import sys
@@ -43,34 +42,20 @@ from kttui.backends.base import (
 from kttui.command import build_argv
 from kttui.control import socket_path_for
 from kttui.metricparse import EpochLog, LineParser
+from kttui.proposer import ATTR, Prepared, Proposer
 from kttui.pruning import make_pruner
-from kttui.sampling import make_plan, suggest
 from kttui.session import Session, now_iso, process_start_time, write_json_atomic
 from kttui.space import Infeasible
-from kttui.specload import LoadedSpec, load_spec
+from kttui.specload import LoadedSpec, check_config, load_spec
+from kttui.stopping import regret_bound
 from kttui.storage import HEARTBEAT_S, open_storage
+from kttui.strategies import make_plan
 from kttui.tail import FileTail
 
 log = logging.getLogger("kttui.runner")
 
 TICK_S = 0.2
-MAX_CONSECUTIVE_INFEASIBLE = 200
-MAX_CONSECUTIVE_DUPLICATES = 100
-DUPLICATES_BEFORE_FILL = 3
-MAX_FILL_ENUMERATION = 100_000
-ASKS_PER_CALL = 8
 STDERR_TAIL_LINES = 20
-ATTR = "kttui:"
-
-
-@dataclass
-class Prepared:
-    trial: optuna.Trial
-    params: dict[str, Any]
-    config: dict[str, Any]
-    retry_of: int | None
-    attempt: int
-    key: tuple[tuple[str, Any], ...]
 
 
 @dataclass
@@ -124,14 +109,10 @@ class Runner:
         self.running: dict[int, Running] = {}
         self.counted = 0
         self.budget = 0
-        self.consecutive_infeasible = 0
-        self.consecutive_duplicates = 0
-        self.duplicates_avoided = 0
-        self.exhausted = False
-        self.rng = random.Random(self.spec.strategy.seed)
-        self.launched: dict[tuple[tuple[str, Any], ...], int] = {}
-        self.feasible_count = self.space.feasible_count()
-        self.retries_waiting = 0
+
+        self.completed: list[tuple[dict[str, Any], float]] = []
+        self.best: tuple[int, float] | None = None
+        self.since_best = 0
         self.prepared: Prepared | None = None
         self.wake = asyncio.Event()
         self.server: asyncio.AbstractServer | None = None
@@ -163,6 +144,12 @@ class Runner:
         done = len(self.study.get_trials(deepcopy=False))
         self.plan = make_plan(self.spec, self.space, done=done)
         self.study.sampler = self.plan.sampler
+        self.proposer = Proposer(
+            self.study,
+            self.space,
+            seed=self.spec.strategy.seed,
+            on_event=self.session.append_event,
+        )
         self.study_id = self.storage.get_study_id_from_name(self.spec.name)
         self.budget = self.plan.budget
 
@@ -215,32 +202,18 @@ class Runner:
     def _count(self) -> None:
         trials = self.study.get_trials(deepcopy=False)
         self.counted = sum(1 for t in trials if t.user_attrs.get(f"{ATTR}counted"))
-        self.retries_waiting = sum(
-            1
-            for t in trials
-            if t.state == TrialState.WAITING and t.user_attrs.get(f"{ATTR}retry_of") is not None
-        )
-        self.launched = {
-            self.space.canonical(t.params): t.number
-            for t in trials
-            if f"{ATTR}slot" in t.user_attrs and t.user_attrs.get(f"{ATTR}retry_of") is None
-        }
-        if self.plan.queue:
-            # Queued points carry their params in a user attr: a WAITING trial has
-            # no params yet, and a resumed runner must not queue them twice.
-            waiting = [t for t in trials if t.state == TrialState.WAITING]
-            seen = set(self.launched) | {
-                self.space.canonical(t.user_attrs[f"{ATTR}point"])
-                for t in waiting
-                if f"{ATTR}point" in t.user_attrs
-            }
-            room = self.budget - self.counted - len(waiting)
-            for point in self.plan.queue:
-                if room <= 0:
-                    break
-                if self.space.canonical(point) not in seen:
-                    self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
-                    room -= 1
+        maximize = self.spec.objective.direction == "maximize"
+        for t in trials:  # a resumed runner continues the stop rules where they were
+            config = t.user_attrs.get(f"{ATTR}config")
+            if t.state == TrialState.COMPLETE and config is not None and t.value is not None:
+                self.completed.append((config, t.value))
+                better = self.best is None or (
+                    t.value > self.best[1] if maximize else t.value < self.best[1]
+                )
+                self.best, self.since_best = (
+                    ((t.number, t.value), 0) if better else (self.best, self.since_best + 1)
+                )
+        self.proposer.load(trials, self.plan.queue, self.budget - self.counted)
 
     # -- the loop --------------------------------------------------------------
     def run(self, resume: bool = False) -> int:
@@ -311,11 +284,18 @@ class Runner:
             return True
         if self.state == "paused":
             return False
-        if self.state == "running" and self.counted >= self.budget and not self.retries_waiting:
+        if (
+            self.state == "running"
+            and self.counted >= self.budget
+            and not self.proposer.retries_waiting
+        ):
             if not self.reason:
                 self.reason = f"all {self.budget} trials done"
             return True
-        return self.state == "running" and self.exhausted
+        if self.state == "running" and self.proposer.exhausted:
+            self.reason = self.proposer.reason
+            return True
+        return False
 
     def _request_shutdown(self, why: str) -> None:
         if self.state != "shutdown":
@@ -335,10 +315,12 @@ class Runner:
 
     # -- launching -------------------------------------------------------------
     def _launch(self) -> None:
-        while self.state == "running" and not self.exhausted and self.backend.capacity() > 0:
-            if self.counted >= self.budget and not self.retries_waiting:
+        while (
+            self.state == "running" and not self.proposer.exhausted and self.backend.capacity() > 0
+        ):
+            if self.counted >= self.budget and not self.proposer.retries_waiting:
                 return
-            prepared = self.prepared or self._prepare()
+            prepared = self.prepared or self.proposer.next()
             self.prepared = None
             if prepared is None or not self._start(prepared):
                 return
@@ -346,103 +328,11 @@ class Runner:
         # frees up gets a trial without waiting for the sampler.
         if (
             self.state == "running"
-            and not self.exhausted
+            and not self.proposer.exhausted
             and self.prepared is None
-            and (self.counted < self.budget or self.retries_waiting)
+            and (self.counted < self.budget or self.proposer.retries_waiting)
         ):
-            self.prepared = self._prepare()
-
-    def _prepare(self) -> Prepared | None:
-        """Ask for a feasible, new config; None when there is none (yet).
-
-        Infeasible configs are told FAIL and configs already launched are told
-        their known result; neither is ever run. A call makes at most
-        ``ASKS_PER_CALL`` asks so the loop stays responsive; the next tick goes on.
-        """
-        if (
-            self.feasible_count is not None
-            and len(self.launched) >= self.feasible_count
-            and not self.retries_waiting
-        ):
-            self._exhaust(f"space exhausted: all {self.feasible_count} feasible configs evaluated")
-            return None
-        for _ in range(ASKS_PER_CALL):
-            trial = self.study.ask()
-            params = suggest(trial, self.space)
-            try:
-                config = self.space.complete(params)
-            except Infeasible as exc:
-                trial.set_user_attr(f"{ATTR}infeasible", str(exc))
-                self.study.tell(trial, state=TrialState.FAIL)
-                self.consecutive_infeasible += 1
-                if self.consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
-                    self._exhaust(
-                        f"no feasible config found in {MAX_CONSECUTIVE_INFEASIBLE} asks; "
-                        "check the constraints"
-                    )
-                    return None
-                continue
-            self.consecutive_infeasible = 0
-            attrs = trial.user_attrs
-            retry_of = attrs.get(f"{ATTR}retry_of")
-            key = self.space.canonical(params)
-            if retry_of is None:
-                original = self.launched.get(key)
-                if original is not None:
-                    if self._reuse(trial, original):
-                        return None
-                    continue
-                self.consecutive_duplicates = 0
-            else:
-                self.retries_waiting = max(0, self.retries_waiting - 1)
-            attempt = int(attrs.get(f"{ATTR}attempt", 0))
-            return Prepared(trial, params, config, retry_of, attempt, key)
-        return None
-
-    def _exhaust(self, reason: str) -> None:
-        if not self.exhausted:
-            self.exhausted, self.reason = True, reason
-            self.session.append_event("exhausted", reason=reason)
-
-    def _reuse(self, trial: optuna.Trial, original: int) -> bool:
-        """The sampler proposed a config already launched: tell it the known result.
-
-        Never launched and never counted. After a few repeats in a row in a
-        finite space, an unevaluated feasible point is queued for the sampler
-        (TPE keeps proposing its favourite near the end of a small space).
-        Returns True when the space is exhausted.
-        """
-        self.consecutive_duplicates += 1
-        self.duplicates_avoided += 1
-        done = self.study.get_trials(deepcopy=False)[original]
-        trial.set_user_attr(f"{ATTR}reuse_of", original)
-        if done.state == TrialState.COMPLETE and done.value is not None:
-            self.study.tell(trial, done.value)
-        else:
-            self.study.tell(trial, state=TrialState.FAIL)
-        if self.consecutive_duplicates >= DUPLICATES_BEFORE_FILL and self._queue_unevaluated():
-            self.consecutive_duplicates = 0
-            return False
-        if self.consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
-            self._exhaust(
-                f"space exhausted: {MAX_CONSECUTIVE_DUPLICATES} proposals in a row were "
-                "configs already evaluated"
-            )
-            return True
-        return False
-
-    def _queue_unevaluated(self) -> bool:
-        size = self.space.size()
-        if size is None or size > MAX_FILL_ENUMERATION:
-            return False
-        fresh = [
-            p for p in self.space.feasible_points() if self.space.canonical(p) not in self.launched
-        ]
-        if not fresh:
-            return False
-        point = self.rng.choice(fresh)
-        self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
-        return True
+            self.prepared = self.proposer.next()
 
     def _discard_prepared(self) -> None:
         """A config asked for but never launched (the sweep stopped first)."""
@@ -475,7 +365,7 @@ class Runner:
         if retry_of is None:
             trial.set_user_attr(f"{ATTR}counted", True)
             self.counted += 1
-            self.launched[prepared.key] = number
+            self.proposer.record_launch(prepared)
         trial.set_user_attr(f"{ATTR}config", config)
         try:
             handle = self.backend.submit(request)
@@ -692,6 +582,7 @@ class Runner:
             r.trial.set_user_attr(f"{ATTR}{key}", val)
         if state == "complete":
             self.study.tell(r.trial, value)
+            self._check_stop(r.number, value, r.config)
         elif state == "pruned":
             self.study.tell(r.trial, state=TrialState.PRUNED)
         else:
@@ -713,6 +604,49 @@ class Runner:
             self._maybe_retry(r.number, r.params, r.attempt)
         self._notify()
 
+    def _check_stop(self, number: int, value: float | None, config: dict[str, Any]) -> None:
+        """Apply ``stop_when`` after a completed trial: no new launches once a rule fires."""
+        rules = self.spec.stop_when
+        if value is None:
+            return
+        maximize = self.spec.objective.direction == "maximize"
+        self.completed.append((config, value))
+        if self.best is None or (value > self.best[1] if maximize else value < self.best[1]):
+            self.best, self.since_best = (number, value), 0
+        else:
+            self.since_best += 1
+        if rules is None or self.state not in ("running", "paused"):
+            return
+        why = ""
+        if rules.target is not None and (
+            value >= rules.target if maximize else value <= rules.target
+        ):
+            why = f"target {rules.target:g} reached by trial {number} ({value:.6g})"
+        elif rules.no_improvement_trials and self.since_best >= rules.no_improvement_trials:
+            assert self.best is not None
+            why = (
+                f"no improvement in {self.since_best} completed trials "
+                f"(best {self.best[1]:.6g} at trial {self.best[0]})"
+            )
+        elif rules.regret_below is not None and len(self.completed) >= rules.min_trials:
+            bound = regret_bound(
+                self.space,
+                [c for c, _ in self.completed],
+                [v for _, v in self.completed],
+                maximize=maximize,
+                seed=self.spec.strategy.seed or 0,
+            )
+            self.session.append_event("regret", bound=bound, trials=len(self.completed))
+            if bound < rules.regret_below:
+                why = (
+                    f"estimated room for improvement {bound:.4g} is below {rules.regret_below:g} "
+                    f"after {len(self.completed)} trials"
+                )
+        if why:
+            self.state, self.reason = "stopping", why
+            self.session.append_event("stop_rule", reason=why)
+            self._write_runner()
+
     def _maybe_retry(self, number: int, params: dict[str, Any], attempt: int) -> None:
         if attempt >= self.spec.resources.retries:
             return
@@ -720,7 +654,7 @@ class Runner:
             params,
             user_attrs={f"{ATTR}retry_of": number, f"{ATTR}attempt": attempt + 1},
         )
-        self.retries_waiting += 1
+        self.proposer.retries_waiting += 1
         self.session.append_event("retry", trial=number, attempt=attempt + 1)
 
     def _write_status(self, r: Running, state: str, **extra: Any) -> None:
@@ -793,6 +727,8 @@ class Runner:
                 self.state, self.reason = "stopping", "stopped by user"
         elif cmd == "shutdown":
             self._request_shutdown("shut down by user")
+        elif cmd == "enqueue":
+            return self._enqueue(dict(req.get("params") or {}))
         elif cmd == "kill":
             number = int(req["trial"])
             r = self.running.get(number)
@@ -808,13 +744,45 @@ class Runner:
         self.wake.set()
         return {"ok": True, **self.status()}
 
+    def _enqueue(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Add one config to the sweep (missing params come from the best trial so far)."""
+        if self.state not in ("running", "paused"):
+            return {"ok": False, "error": f"the sweep is {self.state}; nothing can be added"}
+        unknown = sorted(set(given) - set(self.space.params))
+        if unknown:
+            return {"ok": False, "error": f"not params of the space: {', '.join(unknown)}"}
+        base: dict[str, Any] = {}
+        if self.best is not None:
+            best = self.study.get_trials(deepcopy=False)[self.best[0]]
+            base = {k: v for k, v in best.params.items() if k in self.space.params}
+        config = {**base, **given}
+        problems = [m for _, m in check_config(self.spec, config, ("params",))]
+        if problems:
+            return {"ok": False, "error": "; ".join(problems)}
+        try:
+            self.space.complete(config)
+        except Infeasible as exc:
+            return {"ok": False, "error": f"infeasible: {exc}"}
+        original = self.proposer.launched.get(self.space.canonical(config))
+        if original is not None:
+            return {"ok": False, "error": f"already evaluated as trial {original}"}
+        self.study.enqueue_trial(
+            config, user_attrs={f"{ATTR}point": config, f"{ATTR}enqueued": True}
+        )
+        self.budget += 1
+        self.session.append_event("enqueue", params=config)
+        self._write_runner()
+        self.wake.set()
+        filled = sorted(set(config) - set(given))
+        return {"ok": True, "params": config, "filled_from_best": filled, **self.status()}
+
     def status(self) -> dict[str, Any]:
         return {
             "state": self.state,
             "reason": self.reason,
             "budget": self.budget,
             "launched": self.counted,
-            "duplicates_avoided": self.duplicates_avoided,
+            "duplicates_avoided": self.proposer.duplicates_avoided,
             "running": [
                 {"trial": r.number, "slot": r.handle.slot, "epoch": r.log.last_epoch}
                 for r in self.running.values()

@@ -129,7 +129,9 @@ class Metrics(_Model):
 class Strategy(_Model):
     """How configurations are chosen."""
 
-    sampler: Literal["grid", "random", "tpe", "list"] = "tpe"
+    sampler: Literal[
+        "grid", "random", "tpe", "gp", "cmaes", "qmc", "sobol", "extremes+tpe", "list", "ofat"
+    ] = "tpe"
     n_trials: int | None = Field(
         default=None,
         ge=1,
@@ -139,6 +141,32 @@ class Strategy(_Model):
     configs: list[dict[str, Scalar]] | None = Field(
         default=None, description="sampler: list - the configs to run, in order"
     )
+    initial: int | None = Field(
+        default=None,
+        ge=1,
+        description="start-up trials (tpe/gp/cmaes); extremes+tpe: size of the forced phase",
+    )
+    base: dict[str, Scalar] | None = Field(
+        default=None, description="ofat: the config to vary around (default: baseline, centre)"
+    )
+    values: dict[str, list[Scalar]] | None = Field(
+        default=None, description="ofat: values to try per param (default: its levels)"
+    )
+
+
+class StopWhen(_Model):
+    """Rules that end a sweep before its budget (the runner says which one fired)."""
+
+    target: float | None = Field(default=None, description="stop once a trial reaches it")
+    no_improvement_trials: int | None = Field(
+        default=None, ge=1, description="stop after this many completed trials without a new best"
+    )
+    regret_below: float | None = Field(
+        default=None,
+        gt=0,
+        description="stop when the estimated room for improvement is below this (e.g. seed noise)",
+    )
+    min_trials: int = Field(default=20, ge=5, description="completed trials before regret_below")
 
 
 class Pruner(_Model):
@@ -235,6 +263,7 @@ class Spec(_Model):
     )
     strategy: Strategy = Field(default_factory=Strategy, description="how configs are chosen")
     pruner: Pruner = Field(default_factory=Pruner, description="early stopping of bad trials")
+    stop_when: StopWhen | None = Field(default=None, description="end the sweep early")
     resources: Resources = Field(default_factory=Resources, description="slots, GPUs, limits")
     storage: str | None = Field(
         default=None, description="Optuna RDB URL; default: study.db (SQLite) in the session"
@@ -264,6 +293,7 @@ MODELS_BY_PATH: dict[tuple[str, ...], tuple[type[BaseModel], ...]] = {
     ("metrics",): (Metrics,),
     ("strategy",): (Strategy,),
     ("pruner",): (Pruner,),
+    ("stop_when",): (StopWhen,),
     ("resources",): (Resources,),
     ("space", "*"): (FloatParam, IntParam, CategoricalParam, BoolParam),
 }

@@ -268,10 +268,12 @@ def _check_command(spec: Spec) -> Iterable[tuple[Loc, str]]:
                 yield ("command", i), f"unknown placeholder {{{match.group(1)}}}{hint}"
 
 
-def _check_config(spec: Spec, config: dict[str, Any], loc: Loc) -> Iterable[tuple[Loc, str]]:
+def check_config(
+    spec: Spec, config: dict[str, Any], loc: Loc = (), *, complete: bool = True
+) -> Iterable[tuple[Loc, str]]:
     """A listed config must give every param of the space a value the space allows."""
     missing = [name for name in spec.space if name not in config]
-    if missing:
+    if missing and complete:
         yield loc, f"missing value(s) for {', '.join(missing)}"
     for name, value in config.items():
         p = spec.space.get(name)
@@ -315,10 +317,26 @@ def _check_strategy(spec: Spec) -> Iterable[tuple[Loc, str]]:
         if not s.configs:
             yield ("strategy", "sampler"), "sampler: list needs `configs` (a list of param sets)"
         for i, config in enumerate(s.configs or []):
-            yield from _check_config(spec, config, ("strategy", "configs", i))
+            yield from check_config(spec, config, ("strategy", "configs", i))
         return
     if s.configs is not None:
         yield ("strategy", "configs"), "configs are only used with sampler: list"
+    if s.sampler == "ofat":
+        if s.base is not None:
+            yield from check_config(spec, dict(s.base), ("strategy", "base"), complete=False)
+        for name, values in (s.values or {}).items():
+            for i, value in enumerate(values):
+                yield from check_config(
+                    spec, {name: value}, ("strategy", "values", name, i), complete=False
+                )
+        return
+    for key in ("base", "values"):
+        if getattr(s, key) is not None:
+            yield ("strategy", key), f"{key} is only used with sampler: ofat"
+    if s.sampler == "cmaes" and not any(
+        isinstance(p, FloatParam | IntParam) for p in spec.space.values()
+    ):
+        yield ("strategy", "sampler"), "cmaes needs at least one float or int param"
     if s.sampler == "grid":
         continuous = [
             n for n, p in spec.space.items() if isinstance(p, FloatParam) and p.step is None

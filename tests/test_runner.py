@@ -13,9 +13,9 @@ from typing import Any
 import optuna
 import pytest
 
-from kttui.sampling import make_plan
 from kttui.session import Session, list_sessions
 from kttui.specload import load_spec
+from kttui.strategies import make_plan
 from tests.conftest import TRAINER, kttui, pid_alive, wait_for, write_spec
 
 

@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(p)
         p.set_defaults(handler="kttui.cli.control:cmd_control", action=name)
 
+    p = sub.add_parser("enqueue", help="add a config to a running sweep")
+    p.add_argument("session", help="session id, prefix or path")
+    p.add_argument("params", nargs="+", metavar="KEY=VALUE", help="param values (others: best)")
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.control:cmd_enqueue")
+
     p = sub.add_parser("kill", help="kill one running trial")
     p.add_argument("session", help="session id, prefix or path")
     p.add_argument("trial", type=int, help="trial number")

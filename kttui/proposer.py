@@ -1,0 +1,190 @@
+"""Turning sampler asks into configs worth running: feasible, new, or none at all.
+
+The proposer sits between Optuna and the runner. It asks the study, fills in
+the space's params, rejects infeasible configs (told FAIL, never run), tells a
+repeat of a launched config its known result instead of running it again, nudges
+a sampler stuck on repeats towards an unevaluated point of a finite space, and
+says when the space is exhausted. The runner and ``bench/search.py`` share it, so
+the benchmark measures exactly what a sweep does.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from kttui.space import Infeasible, SearchSpace
+from kttui.strategies import suggest
+
+ATTR = "kttui:"
+MAX_CONSECUTIVE_INFEASIBLE = 200
+MAX_CONSECUTIVE_DUPLICATES = 100
+DUPLICATES_BEFORE_FILL = 3
+MAX_FILL_ENUMERATION = 100_000
+ASKS_PER_CALL = 8
+
+Key = tuple[tuple[str, Any], ...]
+
+
+@dataclass
+class Prepared:
+    trial: optuna.Trial
+    params: dict[str, Any]
+    config: dict[str, Any]
+    retry_of: int | None
+    attempt: int
+    key: Key
+
+
+class Proposer:
+    def __init__(
+        self,
+        study: optuna.Study,
+        space: SearchSpace,
+        *,
+        seed: int | None = None,
+        on_event: Callable[..., None] | None = None,
+    ) -> None:
+        self.study = study
+        self.space = space
+        self.on_event = on_event or (lambda event, **data: None)
+        self.rng = random.Random(seed)
+        self.feasible_count = space.feasible_count()
+        self.launched: dict[Key, int] = {}
+        self.retries_waiting = 0
+        self.consecutive_infeasible = 0
+        self.consecutive_duplicates = 0
+        self.duplicates_avoided = 0
+        self.exhausted = False
+        self.reason = ""
+
+    def load(
+        self, trials: Sequence[FrozenTrial], queue: Sequence[dict[str, Any]], room: int
+    ) -> None:
+        """Pick up a study (new or resumed) and queue ``queue``'s configs not yet there."""
+        self.retries_waiting = sum(
+            1
+            for t in trials
+            if t.state == TrialState.WAITING and t.user_attrs.get(f"{ATTR}retry_of") is not None
+        )
+        self.launched = {
+            self.space.canonical(t.params): t.number
+            for t in trials
+            if f"{ATTR}slot" in t.user_attrs and t.user_attrs.get(f"{ATTR}retry_of") is None
+        }
+        if not queue:
+            return
+        # Queued points carry their params in a user attr: a WAITING trial has
+        # no params yet, and a resumed runner must not queue them twice.
+        waiting = [t for t in trials if t.state == TrialState.WAITING]
+        seen = set(self.launched) | {
+            self.space.canonical(t.user_attrs[f"{ATTR}point"])
+            for t in waiting
+            if f"{ATTR}point" in t.user_attrs
+        }
+        room -= len(waiting)
+        for point in queue:
+            if room <= 0:
+                break
+            if self.space.canonical(point) not in seen:
+                self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
+                room -= 1
+
+    def record_launch(self, prepared: Prepared) -> None:
+        if prepared.retry_of is None:
+            self.launched[prepared.key] = prepared.trial.number
+
+    def next(self) -> Prepared | None:
+        """Ask for a feasible, new config; None when there is none (yet).
+
+        A call makes at most ``ASKS_PER_CALL`` asks so the runner's loop stays
+        responsive; it calls again on its next tick.
+        """
+        if (
+            self.feasible_count is not None
+            and len(self.launched) >= self.feasible_count
+            and not self.retries_waiting
+        ):
+            self._exhaust(f"space exhausted: all {self.feasible_count} feasible configs evaluated")
+            return None
+        for _ in range(ASKS_PER_CALL):
+            trial = self.study.ask()
+            params = suggest(trial, self.space)
+            try:
+                config = self.space.complete(params)
+            except Infeasible as exc:
+                trial.set_user_attr(f"{ATTR}infeasible", str(exc))
+                self.study.tell(trial, state=TrialState.FAIL)
+                self.consecutive_infeasible += 1
+                if self.consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
+                    self._exhaust(
+                        f"no feasible config found in {MAX_CONSECUTIVE_INFEASIBLE} asks; "
+                        "check the constraints"
+                    )
+                    return None
+                continue
+            self.consecutive_infeasible = 0
+            attrs = trial.user_attrs
+            retry_of = attrs.get(f"{ATTR}retry_of")
+            key = self.space.canonical(params)
+            if retry_of is None:
+                original = self.launched.get(key)
+                if original is not None:
+                    if self._reuse(trial, original):
+                        return None
+                    continue
+                self.consecutive_duplicates = 0
+            else:
+                self.retries_waiting = max(0, self.retries_waiting - 1)
+            attempt = int(attrs.get(f"{ATTR}attempt", 0))
+            return Prepared(trial, params, config, retry_of, attempt, key)
+        return None
+
+    def _exhaust(self, reason: str) -> None:
+        if not self.exhausted:
+            self.exhausted, self.reason = True, reason
+            self.on_event("exhausted", reason=reason)
+
+    def _reuse(self, trial: optuna.Trial, original: int) -> bool:
+        """A proposal repeats a launched config: tell it the known result, never run it.
+
+        After a few repeats in a row in a finite space, an unevaluated feasible
+        point is queued (TPE keeps proposing its favourite near the end of a
+        small space). Returns True when the space is exhausted.
+        """
+        self.consecutive_duplicates += 1
+        self.duplicates_avoided += 1
+        done = self.study.get_trials(deepcopy=False)[original]
+        trial.set_user_attr(f"{ATTR}reuse_of", original)
+        if done.state == TrialState.COMPLETE and done.value is not None:
+            self.study.tell(trial, done.value)
+        else:
+            self.study.tell(trial, state=TrialState.FAIL)
+        if self.consecutive_duplicates >= DUPLICATES_BEFORE_FILL and self._queue_unevaluated():
+            self.consecutive_duplicates = 0
+            return False
+        if self.consecutive_duplicates >= MAX_CONSECUTIVE_DUPLICATES:
+            self._exhaust(
+                f"space exhausted: {MAX_CONSECUTIVE_DUPLICATES} proposals in a row were "
+                "configs already evaluated"
+            )
+            return True
+        return False
+
+    def _queue_unevaluated(self) -> bool:
+        size = self.space.size()
+        if size is None or size > MAX_FILL_ENUMERATION:
+            return False
+        fresh = [
+            p for p in self.space.feasible_points() if self.space.canonical(p) not in self.launched
+        ]
+        if not fresh:
+            return False
+        point = self.rng.choice(fresh)
+        self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
+        return True
