@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 #: backend name -> module inside this package that defines ``BACKEND``
 BACKENDS: dict[str, str] = {
     "local": "local",
+    "slurm": "slurm",
 }
 
 

@@ -8,6 +8,7 @@ reaches it. ``python -m kttui.daemon SESSION_DIR [--resume]`` is what runs.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +23,13 @@ class DaemonError(Exception):
     """The runner did not come up; the message includes the end of its log."""
 
 
-def spawn_runner(session: Session, *, resume: bool = False, cwd: Path | None = None) -> int:
+def spawn_runner(
+    session: Session,
+    *,
+    resume: bool = False,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
     """Start the detached runner and wait until it reports; return its pid."""
     argv = [sys.executable, "-m", "kttui.daemon", str(session.path)]
     if resume:
@@ -37,6 +44,7 @@ def spawn_runner(session: Session, *, resume: bool = False, cwd: Path | None = N
             start_new_session=True,
             close_fds=True,
             cwd=cwd,
+            env={**os.environ, **env} if env else None,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -39,6 +39,9 @@ class Prepared:
     retry_of: int | None
     attempt: int
     key: Key
+    counted: bool = True  # a new config (not a retry, not a further seed of a config)
+    seed: int | None = None
+    group: int | None = None
 
 
 class Proposer:
@@ -49,14 +52,23 @@ class Proposer:
         *,
         seed: int | None = None,
         on_event: Callable[..., None] | None = None,
+        repeat_seeds: Sequence[int] = (),
+        seed_param: str = "seed",
+        shared: bool = False,
     ) -> None:
         self.study = study
         self.space = space
         self.on_event = on_event or (lambda event, **data: None)
         self.rng = random.Random(seed)
+        self.repeat_seeds = list(repeat_seeds)
+        # Several runners on one study (PostgreSQL): what is launched is read from
+        # the study, and when two pick the same config at once the lower trial
+        # number keeps it (each checks after writing its own params).
+        self.shared = shared
+        self.seed_param = seed_param
         self.feasible_count = space.feasible_count()
         self.launched: dict[Key, int] = {}
-        self.retries_waiting = 0
+        self.extra_waiting = 0
         self.consecutive_infeasible = 0
         self.consecutive_duplicates = 0
         self.duplicates_avoided = 0
@@ -67,15 +79,19 @@ class Proposer:
         self, trials: Sequence[FrozenTrial], queue: Sequence[dict[str, Any]], room: int
     ) -> None:
         """Pick up a study (new or resumed) and queue ``queue``'s configs not yet there."""
-        self.retries_waiting = sum(
+        self.extra_waiting = sum(
             1
             for t in trials
-            if t.state == TrialState.WAITING and t.user_attrs.get(f"{ATTR}retry_of") is not None
+            if t.state == TrialState.WAITING
+            and (
+                t.user_attrs.get(f"{ATTR}retry_of") is not None
+                or t.user_attrs.get(f"{ATTR}group") is not None
+            )
         )
         self.launched = {
             self.space.canonical(t.params): t.number
             for t in trials
-            if f"{ATTR}slot" in t.user_attrs and t.user_attrs.get(f"{ATTR}retry_of") is None
+            if f"{ATTR}slot" in t.user_attrs and t.user_attrs.get(f"{ATTR}counted")
         }
         if not queue:
             return
@@ -95,8 +111,27 @@ class Proposer:
                 self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
                 room -= 1
 
+    def claims(self) -> dict[Key, int]:
+        """Every config some runner launched or is launching, with its lowest trial number."""
+        out: dict[Key, int] = {}
+        skip = (f"{ATTR}reuse_of", f"{ATTR}infeasible", f"{ATTR}unused", f"{ATTR}retry_of")
+        for t in self.study.get_trials(deepcopy=False):
+            if t.state == TrialState.WAITING or not t.params:
+                continue
+            attrs = t.user_attrs
+            if any(k in attrs for k in skip) or attrs.get(f"{ATTR}group", t.number) != t.number:
+                continue
+            if t.state == TrialState.RUNNING or attrs.get(f"{ATTR}counted"):
+                out.setdefault(self.space.canonical(t.params), t.number)
+        return out
+
+    def counted(self) -> int:
+        return sum(
+            1 for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get(f"{ATTR}counted")
+        )
+
     def record_launch(self, prepared: Prepared) -> None:
-        if prepared.retry_of is None:
+        if prepared.counted:
             self.launched[prepared.key] = prepared.trial.number
 
     def next(self) -> Prepared | None:
@@ -105,10 +140,12 @@ class Proposer:
         A call makes at most ``ASKS_PER_CALL`` asks so the runner's loop stays
         responsive; it calls again on its next tick.
         """
+        if self.shared:
+            self.launched = {k: n for k, n in self.claims().items()}
         if (
             self.feasible_count is not None
             and len(self.launched) >= self.feasible_count
-            and not self.retries_waiting
+            and not self.extra_waiting
         ):
             self._exhaust(f"space exhausted: all {self.feasible_count} feasible configs evaluated")
             return None
@@ -131,19 +168,41 @@ class Proposer:
             self.consecutive_infeasible = 0
             attrs = trial.user_attrs
             retry_of = attrs.get(f"{ATTR}retry_of")
+            group = attrs.get(f"{ATTR}group")
+            seed = attrs.get(f"{ATTR}seed")
             key = self.space.canonical(params)
-            if retry_of is None:
+            new = retry_of is None and group is None
+            if new:
                 original = self.launched.get(key)
+                if self.shared and original is None:
+                    holder = self.claims().get(key, trial.number)
+                    original = holder if holder != trial.number else None
                 if original is not None:
                     if self._reuse(trial, original):
                         return None
                     continue
                 self.consecutive_duplicates = 0
+                if self.repeat_seeds:
+                    group, seed = trial.number, self.repeat_seeds[0]
+                    trial.set_user_attr(f"{ATTR}group", group)
+                    trial.set_user_attr(f"{ATTR}seed", seed)
+                    self._queue_repeats(trial.number, params)
             else:
-                self.retries_waiting = max(0, self.retries_waiting - 1)
+                self.extra_waiting = max(0, self.extra_waiting - 1)
+            if seed is not None:
+                config = {**config, self.seed_param: seed}
             attempt = int(attrs.get(f"{ATTR}attempt", 0))
-            return Prepared(trial, params, config, retry_of, attempt, key)
+            return Prepared(
+                trial, params, config, retry_of, attempt, key, counted=new, seed=seed, group=group
+            )
         return None
+
+    def _queue_repeats(self, group: int, params: dict[str, Any]) -> None:
+        """The further seeds of a new config run next, as their own trials."""
+        for seed in self.repeat_seeds[1:]:
+            attrs = {f"{ATTR}point": params, f"{ATTR}group": group, f"{ATTR}seed": seed}
+            self.study.enqueue_trial(params, user_attrs=attrs)
+            self.extra_waiting += 1
 
     def _exhaust(self, reason: str) -> None:
         if not self.exhausted:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from kttui import __version__
 from kttui.backends import backend_class, proctree
@@ -74,6 +74,8 @@ class Running:
     deadline: float | None
     attempt: int = 0
     retry_of: int | None = None
+    seed: int | None = None
+    group: int | None = None
     stop_reason: str | None = None
     pruned_at: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -144,11 +146,15 @@ class Runner:
         done = len(self.study.get_trials(deepcopy=False))
         self.plan = make_plan(self.spec, self.space, done=done)
         self.study.sampler = self.plan.sampler
+        repeats = self.spec.repeats
         self.proposer = Proposer(
             self.study,
             self.space,
             seed=self.spec.strategy.seed,
             on_event=self.session.append_event,
+            repeat_seeds=repeats.seeds if repeats else (),
+            seed_param=repeats.param if repeats else "seed",
+            shared=self.spec.storage is not None,
         )
         self.study_id = self.storage.get_study_id_from_name(self.spec.name)
         self.budget = self.plan.budget
@@ -156,7 +162,14 @@ class Runner:
     def _backend(self) -> Backend:
         r = self.spec.resources
         cls = backend_class(r.backend)
-        return cls(
+        options: dict[str, Any] = {}
+        if r.backend == "slurm":
+            options = r.slurm.model_dump(exclude_none=True) if r.slurm else {}
+            if "time" not in options and r.timeout_min:
+                # the scheduler's limit leaves the runner's timeout a minute to act first
+                options["time"] = str(int(r.timeout_min) + 1)
+            options.setdefault("gpus_per_trial", 0 if r.gpus == 0 else r.gpus_per_trial)
+        backend = cls(
             BackendConfig(
                 gpus=r.gpus,
                 trials_per_gpu=r.trials_per_gpu,
@@ -164,13 +177,23 @@ class Runner:
                 cpu_slots=r.cpu_slots,
                 max_concurrent=r.max_concurrent,
                 kill_grace_s=r.kill_grace_s,
+                options=options,
             )
         )
+        check = getattr(backend, "check_session_dir", None)
+        if backend.needs_shared_filesystem and check is not None:
+            result = check(self.session.path)
+            if not result.ok:
+                self.session.append_event("warning", message=result.message)
+                print(f"kttui: warning: {result.message}", file=sys.stderr)
+        return backend
 
     def _recover(self) -> None:
         """After a crash: trials the old runner was running are failed (and maybe retried)."""
         trials = self.study.get_trials(deepcopy=False)
         stale = [t for t in trials if t.state == TrialState.RUNNING]
+        if self.backend.supports_reattach:  # jobs outlive the runner: take them over
+            stale = [t for t in stale if not self._reattach(t)]
         killed = self.backend.cleanup(self.session.id, [t.number for t in stale])
         if killed:
             self.session.append_event("reap", processes=killed)
@@ -179,12 +202,22 @@ class Runner:
                 tid = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, t.number)
                 self.storage.set_trial_user_attr(tid, f"{ATTR}unused", True)
                 self.study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-                if t.user_attrs.get(f"{ATTR}retry_of") is not None:
+                attrs = t.user_attrs
+                if attrs.get(f"{ATTR}retry_of") is not None:
                     self._maybe_retry(
-                        int(t.user_attrs[f"{ATTR}retry_of"]),
+                        int(attrs[f"{ATTR}retry_of"]),
                         t.params,
-                        int(t.user_attrs.get(f"{ATTR}attempt", 1)) - 1,
+                        int(attrs.get(f"{ATTR}attempt", 1)) - 1,
+                        attrs.get(f"{ATTR}seed"),
+                        attrs.get(f"{ATTR}group"),
                     )
+                elif attrs.get(f"{ATTR}seed") is not None:  # a repeat's run: queue it again
+                    keep = ("point", "seed", "group")
+                    again = {
+                        f"{ATTR}{k}": attrs[f"{ATTR}{k}"] for k in keep if f"{ATTR}{k}" in attrs
+                    }
+                    again.setdefault(f"{ATTR}point", t.params)
+                    self.study.enqueue_trial(t.params, user_attrs=again)
                 continue
             reason = "the runner stopped while this trial ran"
             status = self.session.trial_status(t.number) or {"number": t.number}
@@ -195,9 +228,63 @@ class Runner:
             self.storage.set_trial_user_attr(trial_id, f"{ATTR}reason", reason)
             self.study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
             self.session.append_event("fail", trial=t.number, reason=reason)
-            self._maybe_retry(t.number, t.params, int(t.user_attrs.get(f"{ATTR}attempt", 0)))
+            self._maybe_retry(
+                t.number,
+                t.params,
+                int(t.user_attrs.get(f"{ATTR}attempt", 0)),
+                t.user_attrs.get(f"{ATTR}seed"),
+                t.user_attrs.get(f"{ATTR}group"),
+            )
         with contextlib.suppress(Exception):
             optuna.storages.fail_stale_trials(self.study)
+
+    def _reattach(self, t: FrozenTrial) -> bool:
+        """Follow a trial a previous runner submitted (SLURM jobs keep running without us)."""
+        status = self.session.trial_status(t.number) or {}
+        raw = status.get("handle")
+        config = t.user_attrs.get(f"{ATTR}config")
+        if not isinstance(raw, dict) or config is None:
+            return False
+        handle = Handle.from_json(raw)
+        try:
+            if not self.backend.reattach(handle):
+                return False
+        except BackendError as exc:
+            self.session.append_event("warning", message=f"reattach of trial {t.number}: {exc}")
+            return False
+        tdir = self.session.trial_dir(t.number)
+        log = EpochLog(self.spec.objective.metric, self.spec.objective.direction)
+        mirror = None
+        source = tdir / "metrics.jsonl"
+        if self.spec.metrics.format != "jsonl":
+            # epochs already mirrored stay counted, so re-reading the log adds none twice
+            mirror = source
+            for line in FileTail(source).drain():
+                log.feed(LineParser("jsonl").parse(line))
+            source = tdir / ("stderr.log" if self.spec.metrics.source == "stderr" else "stdout.log")
+        trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, t.number)
+        started = t.datetime_start.timestamp() if t.datetime_start else time.time()
+        timeout = self.spec.resources.timeout_min
+        self.running[t.number] = Running(
+            number=t.number,
+            trial=optuna.trial.Trial(self.study, trial_id),
+            trial_id=trial_id,
+            handle=handle,
+            params=dict(t.params),
+            config=dict(config),
+            started=started,
+            started_mono=time.monotonic() - (time.time() - started),
+            tail=FileTail(source),
+            log=log,
+            mirror=mirror,
+            deadline=time.monotonic() + timeout * 60 - (time.time() - started) if timeout else None,
+            attempt=int(t.user_attrs.get(f"{ATTR}attempt", 0)),
+            retry_of=t.user_attrs.get(f"{ATTR}retry_of"),
+            seed=t.user_attrs.get(f"{ATTR}seed"),
+            group=t.user_attrs.get(f"{ATTR}group"),
+        )
+        self.session.append_event("reattach", trial=t.number, job=handle.job_id)
+        return True
 
     def _count(self) -> None:
         trials = self.study.get_trials(deepcopy=False)
@@ -284,11 +371,7 @@ class Runner:
             return True
         if self.state == "paused":
             return False
-        if (
-            self.state == "running"
-            and self.counted >= self.budget
-            and not self.proposer.retries_waiting
-        ):
+        if self.state == "running" and not self._more_to_run():
             if not self.reason:
                 self.reason = f"all {self.budget} trials done"
             return True
@@ -296,6 +379,16 @@ class Runner:
             self.reason = self.proposer.reason
             return True
         return False
+
+    def _more_to_run(self) -> bool:
+        """Budget left, or runs that do not count against it (retries, further seeds).
+
+        On a study shared with other runners the budget is the study's.
+        """
+        if self.proposer.shared:
+            self.counted = self.proposer.counted()
+        extra_prepared = self.prepared is not None and not self.prepared.counted
+        return self.counted < self.budget or bool(self.proposer.extra_waiting) or extra_prepared
 
     def _request_shutdown(self, why: str) -> None:
         if self.state != "shutdown":
@@ -318,7 +411,7 @@ class Runner:
         while (
             self.state == "running" and not self.proposer.exhausted and self.backend.capacity() > 0
         ):
-            if self.counted >= self.budget and not self.proposer.retries_waiting:
+            if not self._more_to_run():
                 return
             prepared = self.prepared or self.proposer.next()
             self.prepared = None
@@ -330,7 +423,7 @@ class Runner:
             self.state == "running"
             and not self.proposer.exhausted
             and self.prepared is None
-            and (self.counted < self.budget or self.proposer.retries_waiting)
+            and self._more_to_run()
         ):
             self.prepared = self.proposer.next()
 
@@ -342,7 +435,7 @@ class Runner:
         p.trial.set_user_attr(f"{ATTR}unused", True)
         self.study.tell(p.trial, state=TrialState.FAIL)
         if p.retry_of is not None:
-            self._maybe_retry(p.retry_of, p.params, p.attempt - 1)
+            self._maybe_retry(p.retry_of, p.params, p.attempt - 1, p.seed, p.group)
 
     def _start(self, prepared: Prepared) -> bool:
         trial, params, config = prepared.trial, prepared.params, prepared.config
@@ -362,7 +455,7 @@ class Runner:
                 self.session.append_event("pause", reason=self.reason)
                 self._write_runner()
             return False
-        if retry_of is None:
+        if prepared.counted:
             trial.set_user_attr(f"{ATTR}counted", True)
             self.counted += 1
             self.proposer.record_launch(prepared)
@@ -392,6 +485,8 @@ class Runner:
             deadline=time.monotonic() + timeout * 60 if timeout else None,
             attempt=attempt,
             retry_of=retry_of,
+            seed=prepared.seed,
+            group=prepared.group,
         )
         self.running[number] = running
         trial.set_user_attr(f"{ATTR}slot", handle.slot)
@@ -546,6 +641,8 @@ class Runner:
             state, reason = "fail", r.stop_reason
         elif st.signal is not None:
             state, reason = "fail", f"killed by {st.reason or st.signal}"
+        elif st.exit_code is None and st.reason:
+            state, reason = "fail", st.reason  # preempted, node failure: the scheduler's word
         elif st.exit_code not in (0, None):
             state, reason = "fail", f"exit code {st.exit_code}"
         elif value is None:
@@ -601,7 +698,7 @@ class Runner:
         )
         retryable = state == "fail" and r.stop_reason not in ("killed by user", "runner shut down")
         if retryable and self.state != "shutdown":
-            self._maybe_retry(r.number, r.params, r.attempt)
+            self._maybe_retry(r.number, r.params, r.attempt, r.seed, r.group)
         self._notify()
 
     def _check_stop(self, number: int, value: float | None, config: dict[str, Any]) -> None:
@@ -647,14 +744,22 @@ class Runner:
             self.session.append_event("stop_rule", reason=why)
             self._write_runner()
 
-    def _maybe_retry(self, number: int, params: dict[str, Any], attempt: int) -> None:
+    def _maybe_retry(
+        self,
+        number: int,
+        params: dict[str, Any],
+        attempt: int,
+        seed: int | None = None,
+        group: int | None = None,
+    ) -> None:
+        """Queue the same params again (and the same seed, for a repeat of a config)."""
         if attempt >= self.spec.resources.retries:
             return
-        self.study.enqueue_trial(
-            params,
-            user_attrs={f"{ATTR}retry_of": number, f"{ATTR}attempt": attempt + 1},
-        )
-        self.proposer.retries_waiting += 1
+        attrs: dict[str, Any] = {f"{ATTR}retry_of": number, f"{ATTR}attempt": attempt + 1}
+        if seed is not None:
+            attrs.update({f"{ATTR}seed": seed, f"{ATTR}group": group})
+        self.study.enqueue_trial(params, user_attrs=attrs)
+        self.proposer.extra_waiting += 1
         self.session.append_event("retry", trial=number, attempt=attempt + 1)
 
     def _write_status(self, r: Running, state: str, **extra: Any) -> None:
@@ -678,6 +783,8 @@ class Runner:
             "duplicate_epochs": r.log.duplicate_epochs,
             "attempt": r.attempt,
             "retry_of": r.retry_of,
+            "seed": r.seed,
+            "group": r.group,
             "handle": r.handle.to_json(),
         }
         status.update(extra)

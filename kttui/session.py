@@ -74,9 +74,22 @@ def read_json(path: Path) -> Any:
         return None
 
 
+_URL_PASSWORD = re.compile(r"(://[^:/@\s'\"]+):([^@\s'\"]*)@")
+
+
 def redact_url(url: str) -> str:
     """postgresql://u:secret@h/db -> postgresql://u:***@h/db (never log a password)."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    return _URL_PASSWORD.sub(r"\1:***@", url)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password written inside a URL, if any (it goes to the runner by environment)."""
+    match = _URL_PASSWORD.search(url or "")
+    if match is None or match.group(2) in ("", "***"):
+        return None
+    from urllib.parse import unquote
+
+    return unquote(match.group(2))
 
 
 def process_start_time(pid: int) -> int | None:
@@ -180,7 +193,8 @@ class Session:
             raise SessionError(f"too many sessions named {base} in {store}")
         session = cls(path.resolve())
         session.trials_dir.mkdir(mode=0o700)
-        session.spec_path.write_text(spec_text, encoding="utf-8")
+        # the frozen copy never holds a database password (it comes from the environment)
+        session.spec_path.write_text(redact_url(spec_text), encoding="utf-8")
         storage = spec.storage or f"sqlite:///{session.db_path}"
         write_json_atomic(
             session.info_path,

@@ -154,6 +154,20 @@ class Strategy(_Model):
     )
 
 
+class Repeats(_Model):
+    """Run every config once per seed: the only way a config runs more than once."""
+
+    seeds: list[int] = Field(min_length=1, description="one run of each config per seed")
+    param: str = Field(default="seed", description="the param each run's seed is passed as")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("a seed is listed twice")
+        return seeds
+
+
 class StopWhen(_Model):
     """Rules that end a sweep before its budget (the runner says which one fired)."""
 
@@ -208,10 +222,33 @@ def _cpu_slots(value: Any) -> Any:
     raise ValueError("must be 'auto' or a whole number >= 1")
 
 
+class Slurm(_Model):
+    """sbatch options for ``backend: slurm`` (every job: --job-name kttui-SESSION-TRIAL)."""
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    mem: str | None = Field(default=None, description="e.g. 16G")
+    time: str | None = Field(
+        default=None, description="sbatch --time (default: from timeout_min when set)"
+    )
+    cpus_per_task: int = Field(default=1, ge=1)
+    gpus_per_trial: int | None = Field(
+        default=None, ge=0, description="--gres=gpu:N (default: resources.gpus_per_trial)"
+    )
+    sbatch_args: list[str] = Field(default_factory=list, description="extra sbatch arguments")
+    max_pending: int = Field(default=20, ge=1, description="jobs queued at once, at most")
+    poll_s: float = Field(default=5.0, gt=0, description="seconds between squeue calls")
+    signal: str | None = Field(
+        default="B:USR1@120", description="sbatch --signal, so trials can checkpoint in time"
+    )
+    requeue: bool = Field(default=False, description="let SLURM requeue preempted jobs itself")
+
+
 class Resources(_Model):
     """Where and how many trials run at once."""
 
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "slurm"] = "local"
     gpus: Annotated[int | list[int] | Literal["auto"], BeforeValidator(_gpus)] = Field(
         default="auto",
         description="'auto' (detect), N (the first N), a list of indices, or 0 for CPU only",
@@ -227,6 +264,7 @@ class Resources(_Model):
     kill_grace_s: float = Field(
         default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a trial"
     )
+    slurm: Slurm | None = Field(default=None, description="sbatch options (backend: slurm)")
 
 
 class Spec(_Model):
@@ -264,6 +302,9 @@ class Spec(_Model):
     strategy: Strategy = Field(default_factory=Strategy, description="how configs are chosen")
     pruner: Pruner = Field(default_factory=Pruner, description="early stopping of bad trials")
     stop_when: StopWhen | None = Field(default=None, description="end the sweep early")
+    repeats: Repeats | None = Field(
+        default=None, description="seeds to run each config with (mean and std are reported)"
+    )
     resources: Resources = Field(default_factory=Resources, description="slots, GPUs, limits")
     storage: str | None = Field(
         default=None, description="Optuna RDB URL; default: study.db (SQLite) in the session"
@@ -282,7 +323,8 @@ class Spec(_Model):
 
     @property
     def all_names(self) -> list[str]:
-        return [*self.space, *self.fixed, *self.derived]
+        seed = [self.repeats.param] if self.repeats else []
+        return [*self.space, *self.fixed, *self.derived, *seed]
 
 
 #: The models whose keys a user writes, by position in the YAML tree; "*" is a user key.
@@ -294,6 +336,8 @@ MODELS_BY_PATH: dict[tuple[str, ...], tuple[type[BaseModel], ...]] = {
     ("strategy",): (Strategy,),
     ("pruner",): (Pruner,),
     ("stop_when",): (StopWhen,),
+    ("repeats",): (Repeats,),
     ("resources",): (Resources,),
+    ("resources", "slurm"): (Slurm,),
     ("space", "*"): (FloatParam, IntParam, CategoricalParam, BoolParam),
 }

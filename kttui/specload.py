@@ -210,7 +210,17 @@ def cross_check(spec: Spec) -> Iterable[tuple[Loc, str]]:
     yield from _check_command(spec)
     yield from _check_metrics(spec)
     yield from _check_strategy(spec)
+    if spec.repeats is not None:
+        name = spec.repeats.param
+        if name in seen:
+            yield ("repeats", "param"), f"{name!r} is already defined in {seen[name]}"
+        elif not re.match(NAME_RE, name):
+            yield ("repeats", "param"), "names must be identifiers (letters, digits, _)"
     r = spec.resources
+    if r.slurm is not None and r.backend != "slurm":
+        yield ("resources", "slurm"), "slurm options are only used with backend: slurm"
+    if r.backend == "slurm" and r.trials_per_gpu > 1:
+        yield ("resources", "trials_per_gpu"), "SLURM gives each job its own GPUs"
     if r.trials_per_gpu > 1 and r.gpus_per_trial > 1:
         yield (
             ("resources", "gpus_per_trial"),

@@ -31,12 +31,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def with_password(url: str) -> str:
-    """Insert ``$KTTUI_DB_PASSWORD`` into a URL that has a user but no password."""
+    """Insert ``$KTTUI_DB_PASSWORD`` into a URL that has a user but no (or a redacted) password.
+
+    Without either, the driver falls back to ``~/.pgpass``.
+    """
     password = os.environ.get(PASSWORD_ENV)
     if not password or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
     creds, sep, host = rest.partition("@")
+    if creds.endswith(":***"):
+        creds = creds[: -len(":***")]
     if not sep or ":" in creds:
         return url
     from urllib.parse import quote

@@ -21,6 +21,7 @@ CORE = [
     "kttui.backends.local",
     "kttui.backends.gpus",
     "kttui.trial",
+    "kttui.service",
 ]
 HEAVY = ("textual", "torch", "pandas", "optuna", "pydantic", "plotext", "scipy")
 

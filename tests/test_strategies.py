@@ -216,3 +216,33 @@ def test_enqueue_adds_a_config_to_a_running_sweep(tmp_path: Path, store: Path) -
     assert len(ran) == 3 and {"x": 0.25, "k": "c", "n": 2} in ran
     study = optuna.load_study(study_name="t", storage=f"sqlite:///{session.db_path}")
     assert sum(1 for t in study.trials if t.user_attrs.get("kttui:enqueued")) == 1
+
+
+def test_repeats_run_each_config_once_per_seed(tmp_path: Path, store: Path) -> None:
+    from kttui.analysis.load import load_session
+    from kttui.analysis.seeds import seed_noise
+
+    record = tmp_path / "record.jsonl"
+    statuses = _sweep(
+        tmp_path,
+        store,
+        space={"x": {"type": "categorical", "choices": [0.2, 0.5, 0.8]}},
+        fixed={"epochs": 1, "record": str(record)},
+        repeats={"seeds": [11, 12, 13]},
+        strategy={"sampler": "random", "n_trials": 2, "seed": 0},
+        resources={"backend": "local", "cpu_slots": 2},
+    )
+    assert len(statuses) == 6  # 2 configs x 3 seeds, no more (duplicates never run)
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for s in statuses:
+        groups.setdefault(s["group"], []).append(s)
+    assert len(groups) == 2
+    for members in groups.values():
+        assert sorted(m["seed"] for m in members) == [11, 12, 13]
+        assert len({m["params"]["x"] for m in members}) == 1
+        assert sorted(m["params"]["seed"] for m in members) == [11, 12, 13]
+    session = list_sessions(store)[-1]
+    assert (session.runner() or {})["reason"] == "all 2 trials done"
+    table = load_session(session)
+    assert sorted(set(table.df["seed"])) == [11, 12, 13]
+    assert seed_noise(table) is not None

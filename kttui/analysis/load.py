@@ -89,6 +89,8 @@ def load_session(session: Session, *, curves: bool = False) -> TrialTable:
         for key in ("budget", "seed"):
             if key in values and key not in params:
                 record[key] = values[key]
+        if st.get("seed") is not None:  # a repeat of a config (spec `repeats`)
+            record["seed"] = st["seed"]
         records.append(record)
         if curves:
             curve = read_curve(session, number)

@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(p)
         p.set_defaults(handler="kttui.cli.control:cmd_control", action=name)
 
+    p = sub.add_parser("attach", help="open the console on a session's dashboard")
+    p.add_argument(
+        "session", nargs="?", help="session id, prefix or path (default: latest running)"
+    )
+    _add_store(p)
+    p.set_defaults(handler="kttui.cli.tui:cmd_attach")
+
     p = sub.add_parser("enqueue", help="add a config to a running sweep")
     p.add_argument("session", help="session id, prefix or path")
     p.add_argument("params", nargs="+", metavar="KEY=VALUE", help="param values (others: best)")
@@ -145,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
+        args.handler = "kttui.cli.tui:cmd_tui"  # no command: open the console
     handler = _resolve(args.handler)
     try:
         return handler(args)

@@ -13,7 +13,6 @@ import argparse
 import importlib.util
 import io
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -81,7 +80,8 @@ def _reference(store: Path, students: int) -> dict[str, float]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kttui.session import Session, SessionError, default_store
+    from kttui.service import ServiceError, new_session
+    from kttui.session import default_store
     from kttui.specload import SpecError, load_spec_text
 
     if importlib.util.find_spec("torch") is None:
@@ -111,16 +111,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"oracle AUC {refs.get('oracle_auc', float('nan')):.4f}, "
         f"trivial baseline AUC {refs['baseline_auc']:.4f}"
     )
-    extra = {
-        "launch_dir": os.getcwd(),
-        "spec_dir": str(spec_path.resolve().parent),
-        "demo": refs,
-    }
     try:
-        session = Session.create(
-            store, loaded.spec, text, source=str(spec_path.resolve()), extra=extra
-        )
-    except (SessionError, OSError) as exc:
+        session = new_session(store, loaded, spec_path, extra={"demo": refs})
+    except ServiceError as exc:
         return fail(str(exc))
     if _use_tui(args):
         from kttui.cli.run import _detached

@@ -10,6 +10,8 @@ from typing import Any
 
 from kttui.cli import fail
 
+PASSWORD_ENV = "KTTUI_DB_PASSWORD"  # as kttui.storage reads it (not imported: it loads Optuna)
+
 
 class Progress:
     """A one-line progress bar on a TTY, a line per change otherwise."""
@@ -69,11 +71,13 @@ def _foreground(session: Any, resume: bool) -> int:
     return code
 
 
-def _detached(session: Any, resume: bool, cwd: Path | None) -> int:
+def _detached(
+    session: Any, resume: bool, cwd: Path | None, env: dict[str, str] | None = None
+) -> int:
     from kttui.daemon import DaemonError, spawn_runner
 
     try:
-        pid = spawn_runner(session, resume=resume, cwd=cwd)
+        pid = spawn_runner(session, resume=resume, cwd=cwd, env=env)
     except DaemonError as exc:
         return fail(str(exc))
     verb = "resumed" if resume else "started"
@@ -85,7 +89,8 @@ def _detached(session: Any, resume: bool, cwd: Path | None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kttui.session import Session, SessionError, default_store
+    from kttui.service import ServiceError, new_session
+    from kttui.session import default_store, url_password
     from kttui.specload import SpecError, load_spec
 
     try:
@@ -94,18 +99,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return 2
-    spec_path = Path(args.spec).resolve()
-    extra: dict[str, Any] = {"launch_dir": os.getcwd(), "spec_dir": str(spec_path.parent)}
     try:
-        session = Session.create(
-            default_store(args.sessions_dir),
-            loaded.spec,
-            loaded.text,
-            source=str(spec_path),
-            extra=extra,
-        )
-    except (SessionError, OSError) as exc:
+        session = new_session(default_store(args.sessions_dir), loaded, Path(args.spec))
+    except ServiceError as exc:
         return fail(str(exc))
+    password = url_password(loaded.spec.storage)
+    if password is not None:
+        os.environ[PASSWORD_ENV] = password  # the runner here, or the detached one, gets it
     if args.foreground:
         return _foreground(session, resume=False)
     return _detached(session, resume=False, cwd=Path.cwd())

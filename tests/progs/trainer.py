@@ -35,7 +35,7 @@ for epoch in range(1, epochs + 1):
     time.sleep(epoch_s)
     if fail_at and epoch == fail_at:
         print("something went wrong at epoch", epoch, file=sys.stderr)
-        sys.exit(1)
+        sys.exit(int(params.get("exit_code", 1)))
     if signal_at and epoch == signal_at:
         os.kill(os.getpid(), signal.SIGKILL)
     value = x * (1 - 0.5**epoch)

@@ -1,0 +1,45 @@
+"""``kttui`` (no command) and ``kttui attach [SESSION]``: the interactive console."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kttui.cli import fail
+
+if TYPE_CHECKING:
+    from kttui.session import Session
+
+
+def _run(store: Path, attach: Path | None) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return fail("the console needs a terminal (see `kttui --help` for the commands)")
+    from kttui.tui.app import KttuiApp
+
+    KttuiApp(store, attach, launch_dir=Path.cwd()).run()
+    return 0
+
+
+def open_dashboard(session: Session) -> int:
+    """Open the console on a session's dashboard (its store's sessions beneath it)."""
+    return _run(session.path.parent, session.path)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from kttui.session import default_store
+
+    return _run(default_store(getattr(args, "sessions_dir", None)), None)
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from kttui.service import ServiceError, open_session
+    from kttui.session import default_store
+
+    store = default_store(args.sessions_dir)
+    try:
+        session = open_session(store, args.session)
+    except ServiceError as exc:
+        return fail(str(exc))
+    return _run(store, session.path)

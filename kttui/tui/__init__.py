@@ -1,0 +1,1 @@
+"""The interactive console (Textual): a thin shell over :mod:`kttui.service`."""

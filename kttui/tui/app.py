@@ -1,0 +1,128 @@
+"""The console app: owns the screen stack and the command palette.
+
+``kttui`` opens the sessions screen; ``kttui attach SESSION`` opens a session's
+dashboard on top of it. The app only reads session files and talks to runners
+over their sockets, so any number of consoles may watch one sweep, and quitting
+never stops one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from kttui.session import Session
+from kttui.tui.messages import EditSpec, NewSweep, OpenSession
+from kttui.tui.screens.dashboard import DashboardScreen
+from kttui.tui.screens.detail import TrialDetailScreen
+from kttui.tui.screens.dialogs import PathPrompt
+from kttui.tui.screens.editor import EditorScreen
+from kttui.tui.screens.help import HelpScreen
+from kttui.tui.screens.home import HomeScreen
+
+
+class KttuiApp(App[None]):
+    """The kttui console."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kttui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+    ]
+
+    def __init__(
+        self,
+        store: Path,
+        attach: Path | None = None,
+        *,
+        poll_s: float = 0.05,
+        cursor_blink: bool = True,
+        launch_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.attach = attach
+        self.poll_s = poll_s
+        self.cursor_blink = cursor_blink
+        self.launch_dir = launch_dir
+
+    def on_mount(self) -> None:
+        self.push_screen(HomeScreen(self.store))
+        if self.attach is not None:
+            self.push_screen(DashboardScreen(Session(self.attach), poll_s=self.poll_s))
+
+    # -- navigation ---------------------------------------------------------------------
+    def on_open_session(self, message: OpenSession) -> None:
+        self.push_screen(DashboardScreen(message.session, poll_s=self.poll_s))
+
+    def on_edit_spec(self, message: EditSpec) -> None:
+        self.push_screen(
+            EditorScreen(
+                self.store,
+                message.path,
+                message.text,
+                cursor_blink=self.cursor_blink,
+                launch_dir=self.launch_dir,
+            )
+        )
+
+    def on_new_sweep(self, message: NewSweep) -> None:
+        def chosen(value: str | None) -> None:
+            if value:
+                self.post_message(EditSpec(Path(value).expanduser().resolve()))
+
+        self.push_screen(
+            PathPrompt(
+                "Spec file to edit (a template if it does not exist yet):", message.suggested
+            ),
+            chosen,
+        )
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list[BindingType]]]:
+        return [
+            ("Everywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette")]),
+            ("Sessions", list(HomeScreen.BINDINGS)),
+            ("Sweep dashboard", list(DashboardScreen.BINDINGS)),
+            (
+                "Trial table",
+                [
+                    Binding("up,down", "", "Select trial"),
+                    Binding("pageup,pagedown", "", "Page through trials"),
+                    Binding("home,g", "", "First trial"),
+                    Binding("end,G", "", "Newest trial (and follow new ones)"),
+                    Binding("left,right", "", "Scroll columns"),
+                ],
+            ),
+            ("Spec editor", list(EditorScreen.BINDINGS)),
+            ("Trial detail", list(TrialDetailScreen.BINDINGS)),
+        ]
+
+    # -- command palette ------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not active.enabled or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                binding.description,
+                binding.tooltip or f"key: {self.get_key_display(binding) or key}",
+                partial(self.run_action, binding.action, active.node),
+            )
+        if isinstance(screen, DashboardScreen):
+            for title, help_text, (column, reverse) in screen.palette_commands():
+                yield SystemCommand(title, help_text, partial(screen.sort_by, column, reverse))

@@ -1,0 +1,1 @@
+"""The console's screens: sessions, sweep dashboard, spec editor, trial detail, help."""

@@ -1,0 +1,107 @@
+"""The sessions table of the home screen, updated cell by cell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from kttui.service import SessionRow, format_value
+
+STATE_STYLES = {
+    "running": "bold cyan",
+    "starting": "cyan",
+    "paused": "bold yellow",
+    "stopping": "yellow",
+    "stopped": "magenta",
+    "crashed": "bold red",
+    "finished": "green",
+    "imported": "blue",
+    "created": "dim",
+}
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("id", "session", 19),
+    ("state", "state", 8),
+    ("done", "done", 7),
+    ("running", "run", 3),
+    ("failed", "fail", 4),
+    ("pruned", "prune", 5),
+    ("best", "best", 6),
+    ("created", "started", 11),
+)
+
+
+def _cell(row: SessionRow, column: str) -> Text:
+    if column == "state":
+        return Text(row.state, style=STATE_STYLES.get(row.state, ""))
+    if column == "id":
+        return Text(row.id, no_wrap=True, overflow="ellipsis")
+    if column == "created":
+        return Text(row.created[5:], no_wrap=True)  # MM-DD HH:MM
+    if column == "done":
+        return Text(f"{row.done}/{row.trials}", justify="right")
+    if column == "best":
+        best = "-" if row.best is None else format_value(row.best)
+        return Text(best, justify="right")
+    return Text(str(getattr(row, column)), justify="right")
+
+
+class SessionTable(DataTable[Text]):
+    """Every session in the store."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", id="sessions.open"),
+    ]
+
+    @dataclass
+    class SessionHighlighted(Message):
+        row: SessionRow | None
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", cursor_foreground_priority="renderable")
+        self.rows_by_id: dict[str, SessionRow] = {}
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    def apply(self, rows: Sequence[SessionRow]) -> None:
+        """Show these sessions: changed cells updated, new ones appended, gone ones removed."""
+        seen = set()
+        for row in rows:
+            seen.add(row.id)
+            old = self.rows_by_id.get(row.id)
+            self.rows_by_id[row.id] = row
+            if old is None:
+                self.add_row(*(_cell(row, c) for c, _, _ in COLUMNS), key=row.id)
+                continue
+            for column, _, _ in COLUMNS:
+                if _cell(old, column) != _cell(row, column):
+                    self.update_cell(row.id, column, _cell(row, column))
+        for gone in set(self.rows_by_id) - seen:
+            del self.rows_by_id[gone]
+            self.remove_row(gone)
+        self._announce()
+
+    @property
+    def selected(self) -> SessionRow | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except CellDoesNotExist:
+            return None
+        return self.rows_by_id.get(str(key.value))
+
+    def _announce(self) -> None:
+        self.post_message(self.SessionHighlighted(self.selected))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._announce()

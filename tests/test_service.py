@@ -1,0 +1,176 @@
+"""The session service the console and CLI share: incremental reads, sanitising, actions."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kttui import service
+from kttui.service import (
+    LogFollower,
+    ServiceError,
+    SessionWatcher,
+    StoreWatcher,
+    TrialRow,
+    sanitize,
+)
+from kttui.session import Session
+from kttui.tui.demo import write_demo_session
+from tests.conftest import kttui, wait_for, write_spec
+
+
+def test_sanitize_removes_every_escape_and_control_sequence() -> None:
+    nasty = (
+        "\x1b[31mred\x1b[0m \x1b]0;title\x07ok \x1b]52;c;Zm9v\x1b\\ \x1bPdcs\x1b\\"
+        "\x1b(B\x07bell\x00nul\x9bcsi \u202eevil\tend"
+    )
+    clean = sanitize(nasty)
+    assert clean == "red ok  bellnulcsi evil    end"
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in clean)
+    assert sanitize("10%\r50%\r100%\r") == "100%"
+
+
+def test_watcher_reads_incrementally(tmp_path: Path) -> None:
+    session = write_demo_session(tmp_path, trials=12, epochs=5, running=(11,))
+    watcher = SessionWatcher(session)
+    first = watcher.poll()
+    assert first.initial and len(first.rows) == 12
+    assert first.runner is not None and first.runner.state == "finished"
+    assert 11 in first.points  # the running trial's metrics are tailed from the start
+    assert not watcher.poll()  # nothing changed: nothing reported
+    # a new epoch of the running trial shows before its status.json changes
+    with open(session.trial_dir(11) / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps({"epoch": 9, "val_auc": 0.9}) + "\n")
+    delta = watcher.poll()
+    assert [r.number for r in delta.rows] == [11]
+    assert delta.rows[0].epoch == 9 and delta.rows[0].current == 0.9
+    assert delta.points == {11: [(9, 0.9)]}
+    # the trial finishes: one status rewrite, reported once
+    status = json.loads((session.trial_dir(11) / "status.json").read_text())
+    status.update(state="complete", value=0.9, duration_s=12.0)
+    (session.trial_dir(11) / "status.json").write_text(json.dumps(status))
+    delta = watcher.poll()
+    assert [(r.number, r.state, r.value) for r in delta.rows] == [(11, "complete", 0.9)]
+    assert not watcher.poll()
+    # a new trial directory appears
+    tdir = session.trial_dir(12)
+    tdir.mkdir()
+    (tdir / "status.json").write_text(json.dumps({"number": 12, "state": "running"}))
+    watcher._rescan_at = 0  # the directory mtime may not have moved within its resolution
+    assert [r.number for r in watcher.poll().rows] == [12]
+    watcher.close()
+
+
+def test_two_watchers_of_one_session_agree(tmp_path: Path) -> None:
+    session = write_demo_session(tmp_path, trials=8, epochs=3)
+    a, b = SessionWatcher(session), SessionWatcher(session)
+    a.poll()
+    b.poll()
+    assert a.rows == b.rows
+    assert a.best() == b.best()
+
+
+def test_store_watcher_summarises_sessions(tmp_path: Path) -> None:
+    write_demo_session(tmp_path, name="one", trials=10, epochs=3)
+    write_demo_session(tmp_path, name="two", trials=5, epochs=3, stamp="20250116-093000")
+    rows = StoreWatcher(tmp_path).poll()
+    assert [r.name for r in rows] == ["one", "two"]
+    one = rows[0]
+    assert one.trials == 10 and one.done + one.failed + one.pruned == 10
+    assert one.state == "finished" and not one.alive and one.best is not None
+
+
+def test_log_follower_tails_and_sanitises(tmp_path: Path) -> None:
+    session = write_demo_session(tmp_path, trials=2, epochs=3, running=(1,))
+    out = session.trial_dir(1) / "stdout.log"
+    follower = LogFollower(session, 1)
+    backlog = follower.read()
+    assert [line.stream for line in backlog] == ["out"]
+    assert backlog[0].text.startswith("epoch 1 val_auc")
+    with open(out, "a") as fh:
+        fh.write("\x1b[2Jhello\x1b[0m\n")
+    with open(session.trial_dir(1) / "stderr.log", "a") as fh:
+        fh.write("oops\n")
+    lines = follower.read()
+    assert [(line.stream, line.text) for line in lines] == [("out", "hello"), ("err", "oops")]
+    follower.close()
+
+
+def test_charts_data_and_importance() -> None:
+    rows = [
+        TrialRow(n, "complete", (("a", n), ("b", "x" if n % 2 else "y")), value=float(n))
+        for n in range(10)
+    ]
+    rows.append(TrialRow(10, "fail", (("a", 1),), reason="exit code 1"))
+    best = service.best_so_far(rows, maximize=True)
+    assert best[-1] == (9, 9.0) and len(best) == 10
+    xs, ys, labels = service.slice_points(rows, "b")
+    assert labels == ["x", "y"] and len(xs) == len(ys) == 10
+    imp = service.importance(rows)
+    assert imp[0].param == "a" and imp[0].score == pytest.approx(1.0)
+    md = service.recommendations_markdown(
+        Session(Path("/nonexistent")), rows, maximize=True, metric="m"
+    )
+    assert "trial 9" in md and "exit code 1" in md
+
+
+def test_export_report_writes_markdown(tmp_path: Path) -> None:
+    session = write_demo_session(tmp_path, trials=20, epochs=4)
+    path = service.export_report(session)
+    assert path == session.path / "report.md"
+    text = path.read_text()
+    assert text.startswith("# ") and "val_auc" in text
+    summary = service.summary_markdown(session)
+    assert summary.startswith(f"# Sweep report: {session.id}")
+    assert "Spearman" in summary and "Best config" in summary
+
+
+def test_validate_and_template() -> None:
+    assert service.validate_spec_text(service.SPEC_TEMPLATE) == []
+    issues = service.validate_spec_text(service.SPEC_TEMPLATE.replace("low: 0.0", "lo: 0.0"))
+    assert {i.line for i in issues} == {8}
+    assert any("unknown key 'lo'" in str(i) for i in issues)
+
+
+def test_delete_refuses_a_live_session_and_removes_a_finished_one(
+    store: Path, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path / "s.yaml", fixed={"epochs": 200, "epoch_s": 0.05})
+    assert kttui("run", str(spec), "--sessions-dir", str(store)).returncode == 0
+    live = Session.open(store, None)
+    with pytest.raises(ServiceError, match="runner is alive"):
+        service.delete_session(live)
+    assert live.path.is_dir()
+    service.control(live, "shutdown")
+    wait_for(lambda: not live.runner_alive(), timeout=30)
+    service.delete_session(live)
+    assert not live.path.exists()
+
+
+def test_create_session_matches_kttui_run(store: Path, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "s.yaml")
+    session = service.create_session(store, spec.read_text(), spec, launch_dir=tmp_path)
+    info = session.info()
+    assert info["source"] == str(spec.resolve())
+    assert info["launch_dir"] == str(tmp_path.resolve())
+    assert info["spec_dir"] == str(spec.resolve().parent)
+    assert session.spec_path.read_text() == spec.read_text()
+    with pytest.raises(ServiceError, match="problem"):
+        service.create_session(store, "name: x\n", spec)
+
+
+def test_service_never_imports_textual() -> None:
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", "import kttui.service, sys; print('textual' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        check=True,
+    )
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,307 @@
+"""Every key of the console, driven by Textual's Pilot against real sweeps.
+
+Sessions are started with `kttui run` (the fake trainer); assertions are on
+state (the runner, the session files, the widgets' data), not on pixels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from kttui import service
+from kttui.session import Session
+from kttui.tui.app import KttuiApp
+from kttui.tui.demo import write_demo_session
+from kttui.tui.screens.dashboard import DashboardScreen
+from kttui.tui.screens.detail import TrialDetailScreen
+from kttui.tui.screens.dialogs import ConfirmScreen, PathPrompt
+from kttui.tui.screens.editor import EditorScreen
+from kttui.tui.screens.help import HelpScreen
+from kttui.tui.screens.home import HomeScreen
+from kttui.tui.widgets.charts import ChartPane
+from kttui.tui.widgets.session_table import SessionTable
+from kttui.tui.widgets.trial_table import TrialTable
+from tests.conftest import kttui, wait_for, write_spec
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test in its own event loop (no pytest-asyncio needed)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+async def until(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Let the app run until ``pred()`` is true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def start_sweep(store: Path, tmp_path: Path, **over: Any) -> Session:
+    spec = write_spec(tmp_path / "spec.yaml", **over)
+    out = kttui("run", str(spec), "--sessions-dir", str(store))
+    assert out.returncode == 0, out.stderr
+    return Session.open(store, None)
+
+
+def table(app: KttuiApp) -> TrialTable:
+    return app.screen.query_one(TrialTable)
+
+
+@sync
+async def test_dashboard_keys_against_a_live_sweep(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KTTUI_FAKE_GPUS", "2")
+    session = start_sweep(
+        store,
+        tmp_path,
+        fixed={"epochs": 400, "epoch_s": 0.05},
+        strategy={"n_trials": 6},
+        resources={"cpu_slots": 2},
+    )
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        # live epochs reach the table
+        running = await until(
+            pilot,
+            lambda: [r for r in table(app).rows_by_number.values() if r.state == "running"],
+        )
+        number = running[0].number
+        # the cursor follows the newest trial
+        await until(pilot, lambda: screen.selected == max(table(app).rows_by_number))
+        assert table(app).follow
+        first = table(app).rows_by_number[number].epoch or 0
+        await until(pilot, lambda: (table(app).rows_by_number[number].epoch or 0) > first + 3)
+        assert table(app).row_count == len(table(app).rows_by_number)
+
+        # p pauses launching, r resumes it
+        await until(pilot, lambda: screen.runner.state == "running")
+        # every action that applies is in the command palette too
+        titles = {c.title for c in app.get_system_commands(screen)}
+        expected = {"Pause", "Stop", "Kill", "Export", "Chart", "Filter", "Detail", "Panes"}
+        expected |= {"Edit spec", "New sweep", "Sort column", "Reverse sort", "Slice param"}
+        expected |= {"Quit", "Help", "Sort trials by best (descending)"}
+        assert expected <= titles, expected - titles
+        assert "Resume" not in titles  # not while it runs
+        await pilot.press("p")
+        await until(pilot, lambda: session.state() == "paused")
+        await until(pilot, lambda: screen.runner.state == "paused")
+        await pilot.press("r")
+        await until(pilot, lambda: session.state() == "running")
+
+        # c cycles the charts
+        kinds = []
+        for _ in range(4):
+            await pilot.press("c")
+            kinds.append(screen.query_one(ChartPane).kind)
+        assert kinds == ["best", "slice", "importance", "curves"]
+
+        # / filters, esc clears
+        await pilot.press("slash")
+        await pilot.press(*"state=running", "enter")
+        await until(pilot, lambda: table(app).filter.text == "state=running")
+        shown = table(app).row_count
+        assert 0 < shown < 6 or shown == sum(
+            1 for r in table(app).rows_by_number.values() if r.state == "running"
+        )
+        await pilot.press("slash", "escape")
+        await until(pilot, lambda: table(app).filter.text == "")
+
+        # o sorts by the next column, O reverses
+        await pilot.press("o")
+        assert table(app).sort_column == "state"
+        await pilot.press("O")
+        assert table(app).sort_reverse
+        screen.sort_by("number")
+
+        # select a running trial, k kills it after a confirmation
+        running_now = [n for n, r in table(app).rows_by_number.items() if r.state == "running"]
+        victim = running_now[0]
+        table(app).move_cursor(row=table(app).get_row_index(str(victim)))
+        await until(pilot, lambda: screen.selected == victim)
+        await pilot.press("k")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await until(
+            pilot,
+            lambda: (session.trial_status(victim) or {}).get("reason") == "killed by user",
+        )
+        await until(pilot, lambda: table(app).rows_by_number[victim].state == "fail")
+
+        # enter opens the trial detail, escape goes back
+        await pilot.press("enter")
+        assert isinstance(app.screen, TrialDetailScreen)
+        await until(pilot, lambda: app.screen.detail is not None)
+        assert app.screen.detail.status["reason"] == "killed by user"
+        await pilot.press("escape")
+        assert app.screen is screen
+
+        # tab moves between panes
+        await pilot.press("tab")
+        assert screen.current_pane == "chart"
+        await pilot.press("tab", "tab", "tab", "tab")
+        assert screen.current_pane == "trials"
+
+        # x exports the report
+        await pilot.press("x")
+        await until(pilot, lambda: (session.path / "report.md").is_file())
+
+        # ? shows help listing every dashboard key
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+
+        # the log pane follows the selected trial
+        assert screen.query_one("#log").trial == screen.selected
+
+        # s stops gracefully: no new launches, running trials finish
+        await pilot.press("s")
+        await until(pilot, lambda: session.state() in ("stopping", "stopped"), timeout=30)
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+@sync
+async def test_quitting_never_stops_the_sweep(store: Path, tmp_path: Path) -> None:
+    session = start_sweep(store, tmp_path, fixed={"epochs": 400, "epoch_s": 0.05})
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app).rows_by_number)
+        assert app.screen.narrow
+        await pilot.press("q")
+    await asyncio.sleep(0.5)
+    log = session.runner_log.read_text(errors="replace")[-2000:]
+    assert session.runner_alive(), f"runner gone: {session.runner()}\n{log}"
+    assert session.state() == "running"
+    service.control(session, "shutdown")
+
+
+@sync
+async def test_home_open_delete_and_new(store: Path, tmp_path: Path) -> None:
+    finished = write_demo_session(store, name="old", trials=6, epochs=3)
+    live = start_sweep(store, tmp_path, fixed={"epochs": 400, "epoch_s": 0.05})
+    app = KttuiApp(store, cursor_blink=False, launch_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        sessions = home.query_one(SessionTable)
+        await until(pilot, lambda: sessions.row_count == 2)
+        # the live session cannot be deleted: d does nothing
+        sessions.move_cursor(row=sessions.get_row_index(live.id))
+        await until(pilot, lambda: home.selected and home.selected.id == live.id)
+        await pilot.press("d")
+        assert app.screen is home and live.path.is_dir()
+        # enter opens its dashboard, escape comes back
+        await pilot.press("enter")
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.screen.session.path == live.path
+        await pilot.press("escape")
+        assert app.screen is home
+        # the finished one is deleted after confirmation
+        sessions.move_cursor(row=sessions.get_row_index(finished.id))
+        await until(pilot, lambda: home.selected and home.selected.id == finished.id)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: not finished.path.exists())
+        await until(pilot, lambda: sessions.row_count == 1)
+        # n asks for a spec path and opens the editor on it
+        await pilot.press("n")
+        assert isinstance(app.screen, PathPrompt)
+        target = tmp_path / "new.yaml"
+        app.screen.query_one("#path-input").value = str(target)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        assert app.screen.path == target
+        assert app.screen.text == service.SPEC_TEMPLATE
+        await pilot.press("escape")
+        assert app.screen is home
+    service.control(live, "shutdown")
+
+
+@sync
+async def test_editor_validates_saves_and_launches(store: Path, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "sweep.yaml", strategy={"n_trials": 2})
+    good = spec.read_text()
+    bad = good.replace("high: 1.0", "hihg: 1.0")
+    spec.write_text(bad)
+    app = KttuiApp(store, cursor_blink=False, launch_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.post_message(service_edit(spec))
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        editor = app.screen
+        await until(pilot, lambda: editor.validated_text == bad)
+        assert editor.issues and all(i.line > 0 for i in editor.issues)
+        bad_line = next(i.line for i in editor.issues if "hihg" in i.message)
+        assert bad.splitlines()[bad_line - 1].strip().startswith("hihg")
+        assert editor.query_one("#spec").error_lines == {i.line - 1 for i in editor.issues}
+        # ctrl+l refuses an invalid spec
+        await pilot.press("ctrl+l")
+        assert not any(store.iterdir())
+        # f8 jumps to the problem
+        await pilot.press("f8")
+        first = min(i.line for i in editor.issues)
+        assert editor.query_one("#spec").cursor_location[0] == first - 1
+        # fix it: validation follows the edit
+        editor.query_one("#spec").text = good
+        await until(pilot, lambda: editor.validated_text == good and not editor.issues)
+        assert editor.query_one("#spec").error_lines == frozenset()
+        await pilot.press("ctrl+s")
+        assert spec.read_text() == good
+        # ctrl+l creates the session, starts the runner and opens its dashboard
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), timeout=40)
+        session = app.screen.session
+        assert session.info()["source"] == str(spec.resolve())
+        await until(pilot, lambda: session.state() in ("running", "finished"))
+        # e on the dashboard edits the session's spec file
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        assert app.screen.path == spec.resolve()
+
+
+def service_edit(path: Path) -> Any:
+    from kttui.tui.messages import EditSpec
+
+    return EditSpec(path)
+
+
+@sync
+async def test_r_restarts_a_stopped_runner(store: Path, tmp_path: Path) -> None:
+    session = start_sweep(
+        store, tmp_path, fixed={"epochs": 400, "epoch_s": 0.05}, strategy={"n_trials": 3}
+    )
+    service.control(session, "shutdown")
+    wait_for(lambda: session.state() == "stopped" and not session.runner_alive())
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: screen.runner.state == "stopped")
+        assert screen.check_action("resume", ()) and not screen.check_action("pause", ())
+        await pilot.press("r")
+        await until(pilot, lambda: session.runner_alive(), timeout=40)
+        await until(pilot, lambda: screen.runner.state == "running")
+    service.control(session, "shutdown")
