@@ -1017,9 +1017,8 @@ def _warnings(a: Analysis) -> str:
     return head + "\n".join(f"- {w}" for w in dict.fromkeys(warns))
 
 
-def _recommendations(a: Analysis, spec: Mapping[str, Any] | None) -> str:
-    t = a.table
-    out = ["## Recommendations", "", "### Findings", ""]
+def _findings(a: Analysis) -> list[str]:
+    out = []
     for f in findings(a):
         tag = {
             "strong": "",
@@ -1028,6 +1027,12 @@ def _recommendations(a: Analysis, spec: Mapping[str, Any] | None) -> str:
             "fact": "",
         }[f.strength]
         out.append(f"- {f.text}{tag} — *{f.evidence}*")
+    return out
+
+
+def _recommendations(a: Analysis, spec: Mapping[str, Any] | None) -> str:
+    t = a.table
+    out = ["## Recommendations", "", "### Findings", "", *_findings(a)]
     out.append("\n### Refined next spec\n")
     if a.summary.n_valued == 0 or not t.params:
         out.append("Not generated: no completed trial to learn from.")
@@ -1134,6 +1139,13 @@ def render_report(
         baseline_params=baseline if baseline is not None else _baseline_params(spec),
     )
     return render_analysis(analysis, spec=spec, top_n=top_n, command=command)
+
+
+def render_recommendations(table: TrialTable, *, spec: dict[str, Any] | None = None) -> str:
+    """The console's advice pane: the report's findings and elite analysis, same functions."""
+    table = _with_spec(table, spec)
+    a = analyze(table, baseline_params=_baseline_params(spec))
+    return "\n".join(["## Findings", "", *_findings(a), "", _elite(a)])
 
 
 def render_analysis(

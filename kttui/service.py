@@ -946,12 +946,18 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+#: Below this many completed trials the pane shows the best config only.
+MIN_ANALYSIS_TRIALS = 3
+
+
 def recommendations_markdown(
     session: Session, rows: Sequence[TrialRow], *, maximize: bool = True, metric: str = "value"
 ) -> str:
-    """The recommendations pane: best config, per-param best values, failures.
+    """The recommendations pane: best config, the report's findings and elite analysis,
+    per-param values of the top trials, failures.
 
-    The one place the pane's text comes from; the analysis module will fill it.
+    The findings come from :func:`kttui.report.render_recommendations`, the functions
+    ``kttui report`` and the ``x`` key use; this runs in a worker thread.
     """
     done = [r for r in rows if r.state == "complete" and r.value is not None]
     out = [f"**Recommendations** ({len(done)} complete of {len(rows)} trials)"]
@@ -978,6 +984,16 @@ def recommendations_markdown(
                 f"| {_md_escape(name)} | {_md_escape(format_value(best.param(name)))} "
                 f"| {_md_escape(span)} |"
             )
+    if len(done) >= MIN_ANALYSIS_TRIALS:
+        try:
+            from kttui.analysis.load import load_session, session_spec
+            from kttui.report import render_recommendations
+
+            out.append(
+                "\n" + render_recommendations(load_session(session), spec=session_spec(session))
+            )
+        except Exception as exc:  # the analysis must never take the console down
+            out.append(f"\n(analysis unavailable: {type(exc).__name__}: {exc})")
     failed = [r for r in rows if r.state == "fail"]
     out.append(f"\n### Failed trials ({len(failed)})\n")
     if not failed:

@@ -7,6 +7,7 @@ reason when it is not running.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -59,3 +60,19 @@ def test_two_runners_share_a_20_point_grid_without_duplicates(
             assert password not in path.read_text()
     info = json.loads(sessions[0].info_path.read_text())
     assert info["storage"].startswith("postgresql")
+    # the study, seen from the database alone, read-only
+    listed = kttui("sessions", "--storage", url, "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert password not in listed.stdout
+    row = next(r for r in json.loads(listed.stdout) if r["study"] == name)
+    assert row["complete"] >= 20 and row["direction"] == "maximize"
+    from kttui.remote import snapshot
+
+    os.environ["KTTUI_DB_PASSWORD"] = password
+    try:
+        remote = snapshot(url, name)
+    finally:
+        del os.environ["KTTUI_DB_PASSWORD"]
+    assert remote.state() == "imported"
+    assert len(remote.trial_statuses()) == 20  # kttui's bookkeeping trials are left out
+    assert password not in remote.info_path.read_text()

@@ -174,3 +174,26 @@ def test_service_never_imports_textual() -> None:
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_recommendations_pane_uses_the_reports_findings(tmp_path: Path, store: Path) -> None:
+    from kttui import service
+    from kttui.session import list_sessions
+    from tests.conftest import kttui, write_spec
+
+    spec = write_spec(
+        tmp_path / "s.yaml",
+        space={"x": {"type": "float", "low": 0.0, "high": 1.0}, "flag": {"type": "bool"}},
+        fixed={"epochs": 2},
+        strategy={"sampler": "random", "n_trials": 12, "seed": 0},
+    )
+    assert kttui("run", str(spec), "--foreground", "--sessions-dir", str(store)).returncode == 0
+    session = list_sessions(store)[0]
+    watcher = service.SessionWatcher(session)
+    watcher.poll()
+    text = service.recommendations_markdown(
+        session, list(watcher.rows.values()), maximize=True, metric="score"
+    )
+    watcher.close()
+    assert "## Findings" in text and "## Elite analysis" in text  # kttui.report's sections
+    assert "Best config" in text

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sessions", help="all sessions in the store")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--storage", metavar="URL", help="list the studies of a database instead (read-only)"
+    )
     _add_store(p)
     p.set_defaults(handler="kttui.cli.inspect:cmd_sessions")
 
@@ -122,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "session", nargs="?", help="session id, prefix or path (default: latest running)"
     )
+    p.add_argument("--storage", metavar="URL", help="a study that lives only in a database")
+    p.add_argument("--study", help="with --storage: the study name (if there are several)")
     _add_store(p)
     p.set_defaults(handler="kttui.cli.tui:cmd_attach")
 

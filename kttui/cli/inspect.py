@@ -61,6 +61,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_sessions(args: argparse.Namespace) -> int:
     from kttui.session import default_store, list_sessions, summarize
 
+    if args.storage:
+        return _studies(args.storage, args.json)
     store = default_store(args.sessions_dir)
     rows = [summarize(s) for s in list_sessions(store)]
     if args.json:
@@ -89,4 +91,40 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _studies(url: str, as_json: bool) -> int:
+    from kttui.remote import list_studies
+
+    try:
+        rows = list_studies(url)
+    except Exception as exc:  # driver errors (bad URL, no server, wrong password)
+        from kttui.session import redact_url
+
+        return fail(f"cannot read {redact_url(url)}: {type(exc).__name__}: {redact_url(str(exc))}")
+    if as_json:
+        print(json.dumps(rows, indent=1, default=str))
+        return 0
+    if not rows:
+        print("no studies in this storage")
+        return 0
+    header = ("STUDY", "DIRECTION", "TRIALS", "DONE", "RUN", "PRUNED", "FAIL", "BEST")
+    table = [header] + [
+        (
+            r["study"],
+            r["direction"],
+            str(r["trials"]),
+            str(r["complete"]),
+            str(r["running"]),
+            str(r["pruned"]),
+            str(r["fail"]),
+            _fmt(r["best"]),
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print("(read-only; open one with: kttui attach --storage URL --study NAME)")
     return 0

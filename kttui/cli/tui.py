@@ -37,6 +37,15 @@ def cmd_attach(args: argparse.Namespace) -> int:
     from kttui.service import ServiceError, open_session
     from kttui.session import default_store
 
+    if getattr(args, "storage", None):
+        from kttui.importers import ImportError_
+        from kttui.remote import snapshot
+
+        try:
+            remote = snapshot(args.storage, args.study)
+        except ImportError_ as exc:
+            return fail(str(exc))
+        return _run(remote.path.parent, remote.path)
     store = default_store(args.sessions_dir)
     try:
         session = open_session(store, args.session)

@@ -33,7 +33,12 @@ def _space_entry(dist: Any) -> dict[str, Any]:
 
 
 def read_study(url: str, study_name: str | None = None, metric: str = "value") -> Imported:
+    """Read a study; messages show the URL without its password."""
     import optuna
+
+    from kttui.session import redact_url
+
+    shown = redact_url(url)
 
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///") :])
@@ -43,23 +48,30 @@ def read_study(url: str, study_name: str | None = None, metric: str = "value") -
     try:
         summaries = optuna.get_all_study_summaries(storage=url)
     except Exception as exc:  # sqlalchemy/driver errors: report, never a traceback
-        raise ImportError_(f"{url}: cannot open the storage: {type(exc).__name__}: {exc}") from None
+        raise ImportError_(
+            f"{shown}: cannot open the storage: {type(exc).__name__}: {exc}"
+        ) from None
     names = [s.study_name for s in summaries]
     if not names:
-        raise ImportError_(f"{url}: no study in this storage")
+        raise ImportError_(f"{shown}: no study in this storage")
     if study_name is None:
         if len(names) > 1:
-            raise ImportError_(f"{url}: several studies, pick one with --study: {', '.join(names)}")
+            raise ImportError_(
+                f"{shown}: several studies, pick one with --study: {', '.join(names)}"
+            )
         study_name = names[0]
     if study_name not in names:
-        raise ImportError_(f"{url}: no study {study_name!r} (studies: {', '.join(names)})")
+        raise ImportError_(f"{shown}: no study {study_name!r} (studies: {', '.join(names)})")
     study = optuna.load_study(study_name=study_name, storage=url)
     if len(study.directions) != 1:
-        raise ImportError_(f"{url}: study {study_name!r} has several objectives")
+        raise ImportError_(f"{shown}: study {study_name!r} has several objectives")
     direction = "maximize" if study.direction.name == "MAXIMIZE" else "minimize"
     space: dict[str, dict[str, Any]] = {}
     trials = []
+    internal = ("kttui:reuse_of", "kttui:infeasible", "kttui:unused")
     for t in study.get_trials(deepcopy=False):
+        if t.state.name == "WAITING" or any(k in t.user_attrs for k in internal):
+            continue  # kttui's own bookkeeping (repeats told, infeasible asks): never results
         for name, dist in t.distributions.items():
             entry = _space_entry(dist)
             if entry and name not in space:
@@ -84,7 +96,7 @@ def read_study(url: str, study_name: str | None = None, metric: str = "value") -
         )
     return Imported(
         name=study_name,
-        source=url,
+        source=shown,
         metric=metric,
         direction=direction,
         params=sorted(space),
