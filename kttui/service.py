@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kttui.metricparse import EpochLog, LineParser
 from kttui.session import ACTIVE_STATES, Session, SessionError, list_sessions, read_json
-from kttui.tail import FileTail
+from kttui.tail import FileTail, last_lines
 
 if TYPE_CHECKING:
     from kttui.specload import LoadedSpec
@@ -773,15 +773,7 @@ def read_series(session: Session, number: int, metric: str) -> list[tuple[int, f
 
 
 def _tail_lines(path: Path, lines: int = 40) -> list[str]:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 16384))
-            data = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return []
-    return [sanitize(line) for line in data.splitlines()[-lines:]]
+    return [sanitize(line) for line in last_lines(path, lines)]
 
 
 def trial_detail(session: Session, number: int) -> TrialDetail:

@@ -96,3 +96,15 @@ class FileTail:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
             self.fd = None
+
+
+def last_lines(path: Path, lines: int, max_bytes: int = 16384) -> list[str]:
+    """The last ``lines`` lines of a (possibly huge) log, reading only its end."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - max_bytes))
+            data = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return data.splitlines()[-lines:]

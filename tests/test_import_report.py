@@ -12,27 +12,9 @@ from kttui.analysis.load import load_session
 from kttui.session import list_sessions
 from kttui.specload import load_spec
 from tests.conftest import ROOT, kttui, write_spec
+from tests.test_report import SECTIONS  # every section a report must have
 
 SEED000 = ROOT / "tests" / "fixtures" / "seed000_appendix.csv"
-SECTIONS = [
-    "## Summary",
-    "## Configuration",
-    "## Overall statistics",
-    "## Top 10 configurations",
-    "## Baseline comparison",
-    "## Parameter impact",
-    "## Importance and directionality",
-    "## Elite analysis",
-    "## Coverage and gaps",
-    "## Duplicates",
-    "## Convergence and efficiency",
-    "## Budgets",
-    "## Seed noise",
-    "## Failed and incomplete trials",
-    "## Warnings",
-    "## Recommendations",
-    "## Reproducibility",
-]
 
 
 def test_csv_import_of_seed000_and_its_report(tmp_path: Path) -> None:
