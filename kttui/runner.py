@@ -22,7 +22,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ from kttui.specload import LoadedSpec, check_config, load_spec
 from kttui.stopping import regret_bound
 from kttui.storage import HEARTBEAT_S, open_storage
 from kttui.strategies import make_plan
-from kttui.tail import FileTail
+from kttui.tail import FileTail, last_lines
 
 log = logging.getLogger("kttui.runner")
 
@@ -78,19 +78,7 @@ class Running:
     group: int | None = None
     stop_reason: str | None = None
     pruned_at: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def stderr_tail(path: Path, lines: int = STDERR_TAIL_LINES) -> list[str]:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 16384))
-            data = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return []
-    return data.splitlines()[-lines:]
+    job_state: tuple[str, str] = ("running", "")
 
 
 class Runner:
@@ -620,8 +608,17 @@ class Runner:
         statuses = self.backend.poll([r.handle for r in self.running.values()])
         for r in list(self.running.values()):
             st = statuses.get(r.handle.job_id)
-            if st is not None and st.state == "done":
+            if st is None:
+                continue
+            if st.state == "done":
                 self._finish(r, st)
+            elif (st.state, st.reason) != r.job_state:
+                # a scheduler's queue: say the trial waits, and why (Resources, Priority, ...)
+                r.job_state = (st.state, st.reason)
+                if st.state == "queued":
+                    self._write_status(r, "queued", reason=f"pending: {st.reason or 'queued'}")
+                else:
+                    self._write_status(r, "running")
 
     def _finish(self, r: Running, st: JobStatus) -> None:
         lines = r.tail.drain()
@@ -654,7 +651,9 @@ class Runner:
         else:
             state = "complete"
         tail = (
-            stderr_tail(self.session.trial_dir(r.number) / "stderr.log") if state == "fail" else []
+            last_lines(self.session.trial_dir(r.number) / "stderr.log", STDERR_TAIL_LINES)
+            if state == "fail"
+            else []
         )
         extra = {
             "exit_code": st.exit_code,
