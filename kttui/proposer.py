@@ -39,9 +39,31 @@ class Prepared:
     retry_of: int | None
     attempt: int
     key: Key
-    counted: bool = True  # a new config (not a retry, not a further seed of a config)
+    counted: bool = True  # a new config (not a retry, a further seed or a promotion)
     seed: int | None = None
     group: int | None = None
+    tier: int | None = None
+    promoted_from: int | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """What a retry of this run must keep: its seed, its budget tier."""
+        return identity_of(
+            {
+                f"{ATTR}seed": self.seed,
+                f"{ATTR}group": self.group,
+                f"{ATTR}tier": self.tier,
+                f"{ATTR}promoted_from": self.promoted_from,
+            }
+        )
+
+
+IDENTITY = ("seed", "group", "tier", "promoted_from")
+
+
+def identity_of(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        f"{ATTR}{k}": attrs[f"{ATTR}{k}"] for k in IDENTITY if attrs.get(f"{ATTR}{k}") is not None
+    }
 
 
 class Proposer:
@@ -55,6 +77,8 @@ class Proposer:
         repeat_seeds: Sequence[int] = (),
         seed_param: str = "seed",
         shared: bool = False,
+        budget_param: str | None = None,
+        tiers: Sequence[float] = (),
     ) -> None:
         self.study = study
         self.space = space
@@ -65,6 +89,8 @@ class Proposer:
         # the study, and when two pick the same config at once the lower trial
         # number keeps it (each checks after writing its own params).
         self.shared = shared
+        self.budget_param = budget_param
+        self.tiers = list(tiers)
         self.seed_param = seed_param
         self.feasible_count = space.feasible_count()
         self.launched: dict[Key, int] = {}
@@ -86,6 +112,7 @@ class Proposer:
             and (
                 t.user_attrs.get(f"{ATTR}retry_of") is not None
                 or t.user_attrs.get(f"{ATTR}group") is not None
+                or t.user_attrs.get(f"{ATTR}tier") is not None
             )
         )
         self.launched = {
@@ -152,8 +179,13 @@ class Proposer:
         for _ in range(ASKS_PER_CALL):
             trial = self.study.ask()
             params = suggest(trial, self.space)
+            attrs = trial.user_attrs
+            tier = attrs.get(f"{ATTR}tier")
+            budget = {}
+            if self.budget_param is not None:
+                budget = {self.budget_param: self.tiers[tier or 0]}
             try:
-                config = self.space.complete(params)
+                config = self.space.complete({**params, **budget})
             except Infeasible as exc:
                 trial.set_user_attr(f"{ATTR}infeasible", str(exc))
                 self.study.tell(trial, state=TrialState.FAIL)
@@ -166,12 +198,11 @@ class Proposer:
                     return None
                 continue
             self.consecutive_infeasible = 0
-            attrs = trial.user_attrs
             retry_of = attrs.get(f"{ATTR}retry_of")
             group = attrs.get(f"{ATTR}group")
             seed = attrs.get(f"{ATTR}seed")
             key = self.space.canonical(params)
-            new = retry_of is None and group is None
+            new = retry_of is None and group is None and tier is None
             if new:
                 original = self.launched.get(key)
                 if self.shared and original is None:
@@ -187,15 +218,34 @@ class Proposer:
                     trial.set_user_attr(f"{ATTR}group", group)
                     trial.set_user_attr(f"{ATTR}seed", seed)
                     self._queue_repeats(trial.number, params)
+                if self.budget_param is not None:
+                    tier = 0
+                    trial.set_user_attr(f"{ATTR}tier", 0)
             else:
                 self.extra_waiting = max(0, self.extra_waiting - 1)
             if seed is not None:
                 config = {**config, self.seed_param: seed}
             attempt = int(attrs.get(f"{ATTR}attempt", 0))
             return Prepared(
-                trial, params, config, retry_of, attempt, key, counted=new, seed=seed, group=group
+                trial,
+                params,
+                config,
+                retry_of,
+                attempt,
+                key,
+                counted=new,
+                seed=seed,
+                group=group,
+                tier=tier,
+                promoted_from=attrs.get(f"{ATTR}promoted_from"),
             )
         return None
+
+    def promote(self, number: int, params: dict[str, Any], tier: int) -> None:
+        """Run a config again with the budget of ``tier`` (the best of the tier below)."""
+        attrs = {f"{ATTR}point": params, f"{ATTR}tier": tier, f"{ATTR}promoted_from": number}
+        self.study.enqueue_trial(params, user_attrs=attrs)
+        self.extra_waiting += 1
 
     def _queue_repeats(self, group: int, params: dict[str, Any]) -> None:
         """The further seeds of a new config run next, as their own trials."""

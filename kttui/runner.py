@@ -22,7 +22,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from kttui.backends.base import (
 from kttui.command import build_argv
 from kttui.control import socket_path_for
 from kttui.metricparse import EpochLog, LineParser
-from kttui.proposer import ATTR, Prepared, Proposer
+from kttui.proposer import ATTR, Prepared, Proposer, identity_of
 from kttui.pruning import make_pruner
 from kttui.session import Session, now_iso, process_start_time, write_json_atomic
 from kttui.space import Infeasible
@@ -76,6 +76,8 @@ class Running:
     retry_of: int | None = None
     seed: int | None = None
     group: int | None = None
+    tier: int | None = None
+    identity: dict[str, Any] = field(default_factory=dict)
     stop_reason: str | None = None
     pruned_at: int | None = None
     job_state: tuple[str, str] = ("running", "")
@@ -101,6 +103,8 @@ class Runner:
         self.budget = 0
 
         self.completed: list[tuple[dict[str, Any], float]] = []
+        self.tier_results: dict[int, list[tuple[float, int, dict[str, Any]]]] = {}
+        self.promoted: dict[int, set[int]] = {}
         self.best: tuple[int, float] | None = None
         self.since_best = 0
         self.prepared: Prepared | None = None
@@ -143,6 +147,8 @@ class Runner:
             repeat_seeds=repeats.seeds if repeats else (),
             seed_param=repeats.param if repeats else "seed",
             shared=self.spec.storage is not None,
+            budget_param=self.spec.budgets.param if self.spec.budgets else None,
+            tiers=self.spec.budgets.tiers if self.spec.budgets else (),
         )
         self.study_id = self.storage.get_study_id_from_name(self.spec.name)
         self.budget = self.plan.budget
@@ -196,15 +202,11 @@ class Runner:
                         int(attrs[f"{ATTR}retry_of"]),
                         t.params,
                         int(attrs.get(f"{ATTR}attempt", 1)) - 1,
-                        attrs.get(f"{ATTR}seed"),
-                        attrs.get(f"{ATTR}group"),
+                        identity_of(attrs),
                     )
-                elif attrs.get(f"{ATTR}seed") is not None:  # a repeat's run: queue it again
-                    keep = ("point", "seed", "group")
-                    again = {
-                        f"{ATTR}{k}": attrs[f"{ATTR}{k}"] for k in keep if f"{ATTR}{k}" in attrs
-                    }
-                    again.setdefault(f"{ATTR}point", t.params)
+                elif identity_of(attrs) and f"{ATTR}counted" not in attrs:
+                    # a repeat's run or a promotion never started: queue it again
+                    again = {f"{ATTR}point": t.params, **identity_of(attrs)}
                     self.study.enqueue_trial(t.params, user_attrs=again)
                 continue
             reason = "the runner stopped while this trial ran"
@@ -220,8 +222,7 @@ class Runner:
                 t.number,
                 t.params,
                 int(t.user_attrs.get(f"{ATTR}attempt", 0)),
-                t.user_attrs.get(f"{ATTR}seed"),
-                t.user_attrs.get(f"{ATTR}group"),
+                identity_of(t.user_attrs),
             )
         with contextlib.suppress(Exception):
             optuna.storages.fail_stale_trials(self.study)
@@ -269,6 +270,8 @@ class Runner:
             attempt=int(t.user_attrs.get(f"{ATTR}attempt", 0)),
             retry_of=t.user_attrs.get(f"{ATTR}retry_of"),
             seed=t.user_attrs.get(f"{ATTR}seed"),
+            tier=t.user_attrs.get(f"{ATTR}tier"),
+            identity=identity_of(t.user_attrs),
             group=t.user_attrs.get(f"{ATTR}group"),
         )
         self.session.append_event("reattach", trial=t.number, job=handle.job_id)
@@ -278,6 +281,13 @@ class Runner:
         trials = self.study.get_trials(deepcopy=False)
         self.counted = sum(1 for t in trials if t.user_attrs.get(f"{ATTR}counted"))
         maximize = self.spec.objective.direction == "maximize"
+        for t in trials:  # promotions made before a restart are not made twice
+            source = t.user_attrs.get(f"{ATTR}promoted_from")
+            tier = t.user_attrs.get(f"{ATTR}tier")
+            if source is not None and tier:
+                self.promoted.setdefault(int(tier) - 1, set()).add(int(source))
+            if tier is not None and t.state == TrialState.COMPLETE and t.value is not None:
+                self.tier_results.setdefault(int(tier), []).append((t.value, t.number, t.params))
         for t in trials:  # a resumed runner continues the stop rules where they were
             config = t.user_attrs.get(f"{ATTR}config")
             if t.state == TrialState.COMPLETE and config is not None and t.value is not None:
@@ -423,7 +433,7 @@ class Runner:
         p.trial.set_user_attr(f"{ATTR}unused", True)
         self.study.tell(p.trial, state=TrialState.FAIL)
         if p.retry_of is not None:
-            self._maybe_retry(p.retry_of, p.params, p.attempt - 1, p.seed, p.group)
+            self._maybe_retry(p.retry_of, p.params, p.attempt - 1, p.identity())
 
     def _start(self, prepared: Prepared) -> bool:
         trial, params, config = prepared.trial, prepared.params, prepared.config
@@ -434,7 +444,11 @@ class Runner:
             tdir.mkdir(mode=0o700, exist_ok=True)
             (tdir / "params.json").write_text(json.dumps(config, indent=1) + "\n")
             (tdir / "metrics.jsonl").touch()
-            request = self._request(number, config, tdir)
+            resume_from = None
+            budgets = self.spec.budgets
+            if prepared.promoted_from is not None and budgets is not None and budgets.resume:
+                resume_from = self.session.trial_dir(prepared.promoted_from)
+            request = self._request(number, config, tdir, resume_from)
         except OSError as exc:
             self._tell_fail(trial, number, params, f"cannot prepare trial directory: {exc}")
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -474,6 +488,8 @@ class Runner:
             attempt=attempt,
             retry_of=retry_of,
             seed=prepared.seed,
+            tier=prepared.tier,
+            identity=prepared.identity(),
             group=prepared.group,
         )
         self.running[number] = running
@@ -490,7 +506,9 @@ class Runner:
         self._notify()
         return True
 
-    def _request(self, number: int, config: dict[str, Any], tdir: Path) -> TrialRequest:
+    def _request(
+        self, number: int, config: dict[str, Any], tdir: Path, resume_from: Path | None = None
+    ) -> TrialRequest:
         builtins = {
             "python": sys.executable,
             "trial_number": number,
@@ -510,6 +528,8 @@ class Runner:
             }
         )
         env.setdefault("PYTHONUNBUFFERED", "1")
+        if resume_from is not None:  # a promoted trial continues its lower tier's checkpoint
+            env["KTTUI_RESUME_FROM"] = str(resume_from)
         cwd = self.launch_dir
         if self.spec.workdir:
             cwd = (self.spec_dir / self.spec.workdir).resolve()
@@ -679,6 +699,8 @@ class Runner:
         if state == "complete":
             self.study.tell(r.trial, value)
             self._check_stop(r.number, value, r.config)
+            if r.tier is not None and value is not None:
+                self._promote(r.number, r.params, r.tier, value)
         elif state == "pruned":
             self.study.tell(r.trial, state=TrialState.PRUNED)
         else:
@@ -697,7 +719,7 @@ class Runner:
         )
         retryable = state == "fail" and r.stop_reason not in ("killed by user", "runner shut down")
         if retryable and self.state != "shutdown":
-            self._maybe_retry(r.number, r.params, r.attempt, r.seed, r.group)
+            self._maybe_retry(r.number, r.params, r.attempt, r.identity)
         self._notify()
 
     def _check_stop(self, number: int, value: float | None, config: dict[str, Any]) -> None:
@@ -743,20 +765,36 @@ class Runner:
             self.session.append_event("stop_rule", reason=why)
             self._write_runner()
 
+    def _promote(self, number: int, params: dict[str, Any], tier: int, value: float) -> None:
+        """Asynchronous successive halving over budget tiers (seed 004's 5 -> 20 -> 40).
+
+        Whenever a tier has more results, the best of them up to ``promote`` of the
+        tier's count run again with the next tier's budget, each config once.
+        """
+        budgets = self.spec.budgets
+        if budgets is None or tier + 1 >= len(budgets.tiers):
+            return
+        results = self.tier_results.setdefault(tier, [])
+        results.append((value, number, params))
+        done = self.promoted.setdefault(tier, set())
+        quota = int(len(results) * budgets.promote)
+        maximize = self.spec.objective.direction == "maximize"
+        ranked = sorted(results, key=lambda r: r[0], reverse=maximize)
+        for _, n, p in ranked:
+            if len(done) >= quota:
+                break
+            if n not in done:
+                done.add(n)
+                self.proposer.promote(n, p, tier + 1)
+                self.session.append_event("promote", trial=n, tier=tier + 1)
+
     def _maybe_retry(
-        self,
-        number: int,
-        params: dict[str, Any],
-        attempt: int,
-        seed: int | None = None,
-        group: int | None = None,
+        self, number: int, params: dict[str, Any], attempt: int, identity: dict[str, Any]
     ) -> None:
-        """Queue the same params again (and the same seed, for a repeat of a config)."""
+        """Queue the same params again, keeping the run's seed and budget tier."""
         if attempt >= self.spec.resources.retries:
             return
-        attrs: dict[str, Any] = {f"{ATTR}retry_of": number, f"{ATTR}attempt": attempt + 1}
-        if seed is not None:
-            attrs.update({f"{ATTR}seed": seed, f"{ATTR}group": group})
+        attrs = {f"{ATTR}retry_of": number, f"{ATTR}attempt": attempt + 1, **identity}
         self.study.enqueue_trial(params, user_attrs=attrs)
         self.proposer.extra_waiting += 1
         self.session.append_event("retry", trial=number, attempt=attempt + 1)
@@ -784,6 +822,8 @@ class Runner:
             "retry_of": r.retry_of,
             "seed": r.seed,
             "group": r.group,
+            "tier": r.tier,
+            "budget": r.config.get(self.spec.budgets.param) if self.spec.budgets else None,
             "handle": r.handle.to_json(),
         }
         status.update(extra)

@@ -154,6 +154,8 @@ def compile_space(spec: Spec) -> tuple[SearchSpace, list[SpaceIssue]]:
     """Compile expressions and order derived params; return every problem found."""
     issues: list[SpaceIssue] = []
     known = set(spec.space) | set(spec.fixed) | set(spec.derived)
+    if spec.budgets is not None:  # derived params may scale with the budget
+        known.add(spec.budgets.param)
     parsed: dict[str, Expr] = {}
     for name, source in spec.derived.items():
         try:

@@ -8,6 +8,7 @@ validation errors into ``FILE:LINE: field: message`` lines.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
@@ -168,6 +169,27 @@ class Repeats(_Model):
         return seeds
 
 
+class Budgets(_Model):
+    """Budget tiers (seed 004's 5 -> 20 -> 40 epochs): the best configs of a tier run again
+    with the next tier's budget, resuming from their checkpoint when the trainer can."""
+
+    param: str = Field(description="the param that carries the budget, e.g. epochs")
+    tiers: list[float] = Field(min_length=2, description="budgets, smallest first")
+    promote: float = Field(
+        default=1 / 3, gt=0, lt=1, description="share of each tier's results promoted"
+    )
+    resume: bool = Field(
+        default=True, description="give a promoted trial $KTTUI_RESUME_FROM (its tier's trial dir)"
+    )
+
+    @field_validator("tiers")
+    @classmethod
+    def _increasing(cls, tiers: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(tiers)):
+            raise ValueError("tiers must increase")
+        return [int(t) if float(t).is_integer() else t for t in tiers]
+
+
 class StopWhen(_Model):
     """Rules that end a sweep before its budget (the runner says which one fired)."""
 
@@ -305,6 +327,9 @@ class Spec(_Model):
     repeats: Repeats | None = Field(
         default=None, description="seeds to run each config with (mean and std are reported)"
     )
+    budgets: Budgets | None = Field(
+        default=None, description="budget tiers with promotion of the best configs"
+    )
     resources: Resources = Field(default_factory=Resources, description="slots, GPUs, limits")
     storage: str | None = Field(
         default=None, description="Optuna RDB URL; default: study.db (SQLite) in the session"
@@ -324,7 +349,8 @@ class Spec(_Model):
     @property
     def all_names(self) -> list[str]:
         seed = [self.repeats.param] if self.repeats else []
-        return [*self.space, *self.fixed, *self.derived, *seed]
+        budget = [self.budgets.param] if self.budgets else []
+        return [*self.space, *self.fixed, *self.derived, *seed, *budget]
 
 
 #: The models whose keys a user writes, by position in the YAML tree; "*" is a user key.
@@ -337,6 +363,7 @@ MODELS_BY_PATH: dict[tuple[str, ...], tuple[type[BaseModel], ...]] = {
     ("pruner",): (Pruner,),
     ("stop_when",): (StopWhen,),
     ("repeats",): (Repeats,),
+    ("budgets",): (Budgets,),
     ("resources",): (Resources,),
     ("resources", "slurm"): (Slurm,),
     ("space", "*"): (FloatParam, IntParam, CategoricalParam, BoolParam),

@@ -216,6 +216,14 @@ def cross_check(spec: Spec) -> Iterable[tuple[Loc, str]]:
             yield ("repeats", "param"), f"{name!r} is already defined in {seen[name]}"
         elif not re.match(NAME_RE, name):
             yield ("repeats", "param"), "names must be identifiers (letters, digits, _)"
+    if spec.budgets is not None:
+        name = spec.budgets.param
+        if name in seen:
+            yield ("budgets", "param"), f"{name!r} is already defined in {seen[name]}"
+        elif not re.match(NAME_RE, name):
+            yield ("budgets", "param"), "names must be identifiers (letters, digits, _)"
+        if spec.repeats is not None:
+            yield ("budgets",), "budgets and repeats cannot be combined yet"
     r = spec.resources
     if r.slurm is not None and r.backend != "slurm":
         yield ("resources", "slurm"), "slurm options are only used with backend: slurm"

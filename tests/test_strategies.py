@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -246,3 +248,74 @@ def test_repeats_run_each_config_once_per_seed(tmp_path: Path, store: Path) -> N
     table = load_session(session)
     assert sorted(set(table.df["seed"])) == [11, 12, 13]
     assert seed_noise(table) is not None
+
+
+def test_budget_tiers_promote_the_best_and_resume(tmp_path: Path, store: Path) -> None:
+    configs = [{"x": v} for v in (0.2, 0.9, 0.4, 0.7, 0.3, 0.8)]
+    record = tmp_path / "record.jsonl"
+    statuses = _sweep(
+        tmp_path,
+        store,
+        space={"x": {"type": "float", "low": 0.0, "high": 1.0}},
+        fixed={"epoch_s": 0.01, "record": str(record)},
+        budgets={"param": "epochs", "tiers": [2, 4, 8], "promote": 0.5},
+        strategy={"sampler": "list", "configs": configs, "n_trials": None},
+        resources={"backend": "local", "cpu_slots": 1},
+    )
+    by_tier: dict[int, list[float]] = {}
+    for s in statuses:
+        assert s["params"]["epochs"] == s["budget"] == [2, 4, 8][s["tier"]]
+        by_tier.setdefault(s["tier"], []).append(s["params"]["x"])
+    assert sorted(by_tier[0]) == [0.2, 0.3, 0.4, 0.7, 0.8, 0.9]
+    # asynchronous halving: at each tier's result, the best half so far moves up
+    assert len(by_tier[1]) == 3 and 0.9 in by_tier[1] and 0.2 not in by_tier[1]
+    assert len(by_tier[2]) == 1 and by_tier[2][0] in by_tier[1]
+    session = list_sessions(store)[-1]
+    promoted = [s for s in statuses if s["tier"] > 0]
+    runs = {r["trial"]: r for r in (json.loads(x) for x in record.read_text().splitlines())}
+    for s in promoted:  # a promoted trial is told where its lower tier's checkpoint is
+        resume = runs[s["number"]]["env"]["KTTUI_RESUME_FROM"]
+        assert Path(resume).parent == session.trials_dir
+    assert (session.runner() or {})["reason"] == "all 6 trials done"
+
+
+def test_embedded_trainer_resumes_from_a_lower_tier(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    common = [
+        "--model",
+        "dkt",
+        "--n_students",
+        "200",
+        "--patience",
+        "0",
+        "--data-cache",
+        str(tmp_path / "cache"),
+    ]
+    low, high = tmp_path / "low", tmp_path / "high"
+    env = {**os.environ, "KTTUI_METRICS": str(tmp_path / "low.jsonl")}
+    subprocess.run(
+        [sys.executable, "-m", "kttui.kt.train", *common, "--epochs", "2", "--out", str(low)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    env = {
+        **os.environ,
+        "KTTUI_METRICS": str(tmp_path / "high.jsonl"),
+        "KTTUI_RESUME_FROM": str(low),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "kttui.kt.train", *common, "--epochs", "4", "--out", str(high)],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "resumed at epoch 2" in out.stdout
+    epochs = [json.loads(x) for x in (tmp_path / "high.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs if "epoch" in e] == [3, 4]
+    first = [json.loads(x) for x in (tmp_path / "low.jsonl").read_text().splitlines()]
+    assert epochs[0]["train_loss"] < first[0]["train_loss"]  # it continued, not restarted

@@ -91,6 +91,8 @@ def load_session(session: Session, *, curves: bool = False) -> TrialTable:
                 record[key] = values[key]
         if st.get("seed") is not None:  # a repeat of a config (spec `repeats`)
             record["seed"] = st["seed"]
+        if st.get("budget") is not None:  # a budget tier (spec `budgets`)
+            record["budget"] = st["budget"]
         records.append(record)
         if curves:
             curve = read_curve(session, number)

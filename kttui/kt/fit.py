@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,9 @@ from kttui.kt.optim import Adam
 from kttui.kt.params import TrainConfig
 
 CHECKPOINT = "model_best.pt"
+#: Written after every epoch: what a promoted trial continues from at a larger budget.
+LAST = "last.pt"
+RESUME_ENV = "KTTUI_RESUME_FROM"
 #: rows are sorted by length within pools of this many batches (see Tensors.batches)
 POOL_BATCHES = 8
 
@@ -150,6 +154,35 @@ def emit(record: dict[str, Any]) -> None:
         print(json.dumps(record, allow_nan=True), flush=True)
 
 
+def _resumable(cfg: TrainConfig) -> dict[str, Any]:
+    """What must match for a checkpoint to be continued (everything but the budget)."""
+    return {k: v for k, v in cfg.as_dict().items() if k not in ("epochs", "out", "patience")}
+
+
+def resume(
+    source: str | None, cfg: TrainConfig, model: Any, optimizer: Adam, best_path: Path
+) -> tuple[float, int, int, int] | None:
+    """Load ``last.pt`` of an earlier trial with the same config; None to start afresh."""
+    if not source:
+        return None
+    path = Path(source) / LAST
+    try:
+        state = torch.load(path, weights_only=True)
+    except (OSError, RuntimeError) as exc:
+        print(f"kttui.kt.train: not resuming: cannot read {path}: {exc}", file=sys.stderr)
+        return None
+    if state.get("config") != _resumable(cfg):
+        print(f"kttui.kt.train: not resuming: {path} has another config", file=sys.stderr)
+        return None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    best = Path(source) / CHECKPOINT
+    if best.is_file() and best.resolve() != best_path.resolve():
+        shutil.copyfile(best, best_path)
+    best_auc, best_epoch, stale = state["best"]
+    return float(best_auc), int(best_epoch), int(stale), int(state["epoch"])
+
+
 def fit(cfg: TrainConfig, split: Split, out_dir: Path) -> dict[str, Any]:
     """Train with early stopping on val AUC, reporting every epoch; then score the
     best checkpoint on test. Returns the final results (see ``eval_results.json``)."""
@@ -167,7 +200,13 @@ def fit(cfg: TrainConfig, split: Split, out_dir: Path) -> dict[str, Any]:
     checkpoint = out_dir / CHECKPOINT
 
     best_auc, best_epoch, stale, epoch = -math.inf, 0, 0, 0
-    for epoch in range(1, cfg.epochs + 1):
+    start = 1
+    resumed = resume(os.environ.get(RESUME_ENV), cfg, model, optimizer, checkpoint)
+    if resumed is not None:
+        best_auc, best_epoch, stale, epoch = resumed
+        start = epoch + 1
+        print(f"resumed at epoch {epoch} from {os.environ[RESUME_ENV]}", flush=True)
+    for epoch in range(start, cfg.epochs + 1):
         loss = train_epoch(model, train, optimizer, cfg.batch_size, generator)
         val_auc, val_acc = evaluate(model, val)
         metrics: dict[str, Any] = {
@@ -194,8 +233,16 @@ def fit(cfg: TrainConfig, split: Split, out_dir: Path) -> dict[str, Any]:
             atomic_write(checkpoint, partial(torch.save, state))
         else:
             stale += 1
-            if cfg.patience and stale >= cfg.patience:
-                break
+        last = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "config": _resumable(cfg),
+            "epoch": epoch,
+            "best": [best_auc, best_epoch, stale],
+        }
+        atomic_write(out_dir / LAST, partial(torch.save, last))
+        if stale and cfg.patience and stale >= cfg.patience:
+            break
 
     if best_epoch:
         model.load_state_dict(torch.load(checkpoint, weights_only=True)["model"])

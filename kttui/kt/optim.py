@@ -29,6 +29,17 @@ class Adam:
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
         self.steps = 0
 
+    def state_dict(self) -> dict[str, object]:
+        return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq, "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Continue from a checkpoint (a promoted trial resuming at a larger budget)."""
+        for mine, saved in zip(self.exp_avg, state["exp_avg"], strict=True):  # type: ignore[call-overload]
+            mine.copy_(saved)
+        for mine, saved in zip(self.exp_avg_sq, state["exp_avg_sq"], strict=True):  # type: ignore[call-overload]
+            mine.copy_(saved)
+        self.steps = int(state["steps"])  # type: ignore[call-overload]
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
