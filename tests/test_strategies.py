@@ -319,3 +319,25 @@ def test_embedded_trainer_resumes_from_a_lower_tier(tmp_path: Path) -> None:
     assert [e["epoch"] for e in epochs if "epoch" in e] == [3, 4]
     first = [json.loads(x) for x in (tmp_path / "low.jsonl").read_text().splitlines()]
     assert epochs[0]["train_loss"] < first[0]["train_loss"]  # it continued, not restarted
+
+
+def test_run_with_configs_from_a_csv(tmp_path: Path, store: Path) -> None:
+    spec = write_spec(tmp_path / "s.yaml", space=SPACE, fixed={"epochs": 1})
+    good = tmp_path / "configs.csv"
+    good.write_text("x,k,n\n0.1,a,1\n0.5,c,4\n0.1,a,1\n")
+    proc = kttui(
+        "run", str(spec), "--configs", str(good), "--foreground", "--sessions-dir", str(store)
+    )
+    assert proc.returncode == 0, proc.stderr
+    session = list_sessions(store)[0]
+    ran = sorted(
+        (s["sampled"]["x"], s["sampled"]["k"], s["sampled"]["n"]) for s in session.trial_statuses()
+    )
+    assert ran == [(0.1, "a", 1), (0.5, "c", 4)]  # the repeated row runs once
+    assert "sampler: list" in session.spec_path.read_text()  # the copy says what ran
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,k,n\n0.1,a,1\n2.0,z,1\n")
+    proc = kttui("run", str(spec), "--configs", str(bad), "--sessions-dir", str(tmp_path / "s2"))
+    assert proc.returncode == 2
+    assert f"{bad}:3: x: 2.0 is outside [0.0, 1.0]" in proc.stderr
+    assert f"{bad}:3: k: 'z' is not one of the choices" in proc.stderr

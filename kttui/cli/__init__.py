@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="start a sweep from a spec (detached)")
     p.add_argument("spec", help="spec YAML file")
     p.add_argument("--foreground", action="store_true", help="run here with a progress bar")
+    p.add_argument(
+        "--configs", metavar="CSV", help="run exactly these configs (one per row; sampler: list)"
+    )
     _add_store(p)
     p.set_defaults(handler="kttui.cli.run:cmd_run")
 

@@ -95,6 +95,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         loaded = load_spec(args.spec)
+        if args.configs:
+            loaded = with_csv_configs(loaded, Path(args.configs))
     except SpecError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
@@ -109,6 +111,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.foreground:
         return _foreground(session, resume=False)
     return _detached(session, resume=False, cwd=Path.cwd())
+
+
+def with_csv_configs(loaded: Any, path: Path) -> Any:
+    """The spec with ``strategy: {sampler: list, configs: <the CSV's rows>}``.
+
+    The rows go into the spec text itself, so the session's frozen copy says
+    exactly what ran; a bad row is reported as ``FILE.csv:ROW: param: message``.
+    """
+    import csv
+    import io
+
+    from ruamel.yaml import YAML
+
+    from kttui.importers import parse_scalar
+    from kttui.specload import SpecError, SpecIssue, check_config, load_spec_text
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SpecError([SpecIssue(str(path), 0, "", f"cannot read: {exc}")]) from None
+    if not rows:
+        raise SpecError([SpecIssue(str(path), 0, "", "no configs (a header and one row each)")])
+    configs, issues = [], []
+    for i, raw in enumerate(rows):
+        config = {k: parse_scalar(v or "") for k, v in raw.items() if k}
+        for loc, message in check_config(loaded.spec, config, ()):
+            issues.append(SpecIssue(str(path), i + 2, ".".join(map(str, loc)), message))
+        configs.append(config)
+    if issues:
+        raise SpecError(issues)
+    yaml = YAML(typ="rt")
+    data = yaml.load(loaded.text)
+    data["strategy"] = {"sampler": "list", "configs": configs}
+    out = io.StringIO()
+    yaml.dump(data, out)
+    text = f"# strategy: the configs of {path.name}, one per row (kttui run --configs)\n"
+    result = load_spec_text(text + out.getvalue(), str(loaded.path or "<spec>"))
+    return type(loaded)(result.spec, result.space, result.text, loaded.path)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
