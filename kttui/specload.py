@@ -210,20 +210,16 @@ def cross_check(spec: Spec) -> Iterable[tuple[Loc, str]]:
     yield from _check_command(spec)
     yield from _check_metrics(spec)
     yield from _check_strategy(spec)
-    if spec.repeats is not None:
-        name = spec.repeats.param
-        if name in seen:
-            yield ("repeats", "param"), f"{name!r} is already defined in {seen[name]}"
-        elif not re.match(NAME_RE, name):
-            yield ("repeats", "param"), "names must be identifiers (letters, digits, _)"
-    if spec.budgets is not None:
-        name = spec.budgets.param
-        if name in seen:
-            yield ("budgets", "param"), f"{name!r} is already defined in {seen[name]}"
-        elif not re.match(NAME_RE, name):
-            yield ("budgets", "param"), "names must be identifiers (letters, digits, _)"
-        if spec.repeats is not None:
-            yield ("budgets",), "budgets and repeats cannot be combined yet"
+    # params the runner adds itself: a run's seed, a run's budget
+    for section, extra in (("repeats", spec.repeats), ("budgets", spec.budgets)):
+        if extra is None:
+            continue
+        if extra.param in seen:
+            yield (section, "param"), f"{extra.param!r} is already defined in {seen[extra.param]}"
+        elif not re.match(NAME_RE, extra.param):
+            yield (section, "param"), "names must be identifiers (letters, digits, _)"
+    if spec.budgets is not None and spec.repeats is not None:
+        yield ("budgets",), "budgets and repeats cannot be combined yet"
     r = spec.resources
     if r.slurm is not None and r.backend != "slurm":
         yield ("resources", "slurm"), "slurm options are only used with backend: slurm"

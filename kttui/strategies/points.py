@@ -57,5 +57,5 @@ def levels(space: SearchSpace, name: str, limit: int = 7) -> list[Any]:
     values = space.values(name)
     if values is not None and len(values) <= limit:
         return values
-    low, high = extremes(space, name)[0], extremes(space, name)[-1]
-    return [low, middle(space, name), high]
+    bounds = extremes(space, name)
+    return [bounds[0], middle(space, name), bounds[-1]]
