@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,11 +53,90 @@ def test_help_imports_nothing_heavy() -> None:
     assert not mods & set(HEAVY), mods & set(HEAVY)
 
 
+# Every module outside these never imports a UI or torch, anywhere in the file.
+UI_ALLOWED = ("kttui/tui/", "kttui/cli/")
+TORCH_ALLOWED = ("kttui/kt/",)
+
+
+def imports_of(path: Path, root: Path = ROOT) -> Iterator[tuple[int, str]]:
+    """Every module a file imports, at any depth (inside functions, try blocks, ...).
+
+    Relative imports are resolved against the file's package, so `from . import x`
+    inside backends/ counts as kttui.backends.
+    """
+    rel = path.relative_to(root)
+    parts = list(rel.with_suffix("").parts)
+    if parts[0] == "backends":
+        parts = ["kttui", *parts]
+    package = parts[:-1]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            if node.module:
+                yield node.lineno, ".".join([*base, node.module])
+            else:  # `from . import x`: each name is a module of the package
+                for alias in node.names:
+                    yield node.lineno, ".".join([*base, alias.name])
+
+
+def source_files() -> list[Path]:
+    return sorted([*(ROOT / "kttui").rglob("*.py"), *(ROOT / "backends").rglob("*.py")])
+
+
+def test_imports_of_reads_indented_and_relative_imports(tmp_path: Path) -> None:
+    probe = tmp_path / "backends" / "probe.py"
+    probe.parent.mkdir()
+    probe.write_text(
+        "def f():\n    if True:\n        import textual.app\n"
+        "from . import base\nfrom .slurm import opts\n"
+    )
+    found = sorted(name for _, name in imports_of(probe, root=tmp_path))
+    assert found == ["kttui.backends.base", "kttui.backends.slurm", "textual.app"]
+
+
+def test_no_module_outside_the_ui_imports_textual_or_torch_anywhere() -> None:
+    bad = []
+    for path in source_files():
+        rel = path.relative_to(ROOT).as_posix()
+        for lineno, name in imports_of(path):
+            top = name.split(".")[0]
+            if top == "textual" and not rel.startswith(UI_ALLOWED):
+                bad.append(f"{rel}:{lineno}: imports {name}")
+            if top == "torch" and not rel.startswith(TORCH_ALLOWED):
+                bad.append(f"{rel}:{lineno}: imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_core_never_imports_the_ui_layers() -> None:
+    bad = []
+    for path in source_files():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(UI_ALLOWED) or rel.startswith("kttui/__main__"):
+            continue
+        for lineno, name in imports_of(path):
+            if name.startswith(("kttui.tui", "kttui.cli")):
+                bad.append(f"{rel}:{lineno}: imports {name}")
+    assert not bad, "\n".join(bad)
+
+
 def test_backends_depend_only_on_the_protocol() -> None:
-    for path in (ROOT / "backends").glob("*.py"):
-        for line in path.read_text().splitlines():
-            if line.startswith(("import kttui", "from kttui")):
-                assert line.startswith("from kttui.backends"), f"{path.name}: {line}"
+    bad = []
+    for path in (ROOT / "backends").rglob("*.py"):
+        for lineno, name in imports_of(path):
+            if name.startswith("kttui") and not name.startswith("kttui.backends"):
+                bad.append(f"{path.relative_to(ROOT)}:{lineno}: imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_readme_spec_example_is_the_file_it_names() -> None:
+    readme = (ROOT / "README.md").read_text()
+    marker = "this is `specs/quickstart.yaml`"
+    assert marker in readme
+    block = readme.split(marker, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == (ROOT / "specs" / "quickstart.yaml").read_text()
 
 
 def test_every_package_directory_is_listed_in_pyproject() -> None:
