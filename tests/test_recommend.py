@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from kttui.analysis.overview import analyze
 from kttui.analysis.table import TrialTable
 from kttui.recommend.proposals import Proposal, feasibility, interleave, supplementary_trials, widen
 from kttui.recommend.ranges import (
@@ -238,16 +237,3 @@ def test_floats_are_written_so_yaml_1_1_reads_numbers() -> None:
     text = spec_yaml({"fixed": {"lr": 1e-05}, "space": {"x": {"type": "float", "low": 1e-6}}})
     assert "lr: 1.0e-05" in text
     assert YAML(typ="safe", pure=True).load(text)["fixed"]["lr"] == 1e-05
-
-
-def test_findings_word_the_evidence() -> None:
-    from kttui.analysis.findings import findings
-
-    table = _table()
-    found = findings(analyze(table))
-    assert found[0].strength == "fact" and "best score" in found[0].text
-    empty = TrialTable.from_records(
-        [{"number": 0, "state": "fail", "value": None, "params": {"a": 0.1}}], params=["a"]
-    )
-    only = findings(analyze(empty))
-    assert len(only) == 1 and "nothing can be concluded" in only[0].text
