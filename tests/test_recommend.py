@@ -136,6 +136,7 @@ def test_report_proposals_with_derived_params_out_of_order(tmp_path: Path, store
 # ------------------------------------------------------------- pure pieces
 def test_round_sig_rounds_outward_when_asked() -> None:
     assert round_sig(0.012345) == 0.0123
+    assert round_sig(0.475, 2) == 0.47  # nearest to the stored 0.47499999..., as coverage rounds
     assert round_sig(0.012345, 3, "up") == 0.0124
     assert round_sig(0.012399, 3, "down") == 0.0123
     assert round_sig(-2.54e-5, 2, "down") == -2.6e-5  # down is down for a negative number too

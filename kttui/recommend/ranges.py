@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from kttui.analysis.coverage import nice_round
 from kttui.analysis.values import canonical, is_number, sort_key
 
 #: An expanded bound moves out by this share of the old span (log: of the old decades).
@@ -20,11 +21,11 @@ EXPAND_BY = 0.5
 
 def round_sig(x: float, digits: int = 3, mode: Literal["down", "up", "near"] = "near") -> float:
     """Round to ``digits`` significant digits, outward when asked (so ranges never shrink)."""
-    if x == 0 or not math.isfinite(x):
-        return x
+    if mode == "near" or x == 0 or not math.isfinite(x):
+        return nice_round(x, digits)
     scale = 10 ** (math.floor(math.log10(abs(x))) - digits + 1)
     q = x / scale
-    r = math.floor(q) if mode == "down" else math.ceil(q) if mode == "up" else round(q)
+    r = math.floor(q) if mode == "down" else math.ceil(q)
     return float(f"{r * scale:.{digits + 2}g}")
 
 
