@@ -23,6 +23,7 @@ import pandas as pd
 from kttui import __version__
 from kttui.analysis.convergence import Convergence
 from kttui.analysis.elite import EliteParam
+from kttui.analysis.findings import findings
 from kttui.analysis.impact import ParamImpact, impact_frame
 from kttui.analysis.importance import (
     FANOVA_MAX_TRIALS,
@@ -39,13 +40,9 @@ from kttui.analysis.overview import Analysis, analyze
 from kttui.analysis.table import TrialTable, space_from_spec
 from kttui.analysis.topn import effects_frame
 from kttui.analysis.values import format_value
-from kttui.recommend import (
-    findings,
-    proposals_yaml,
-    refined_specs,
-    spec_yaml,
-    supplementary_trials,
-)
+from kttui.recommend.proposals import proposals_yaml, supplementary_trials
+from kttui.recommend.refine import refined_specs
+from kttui.recommend.yamlstyle import spec_yaml
 
 #: Longest table a section prints before it says "N more in the CSV export".
 MAX_ROWS = 20

@@ -19,7 +19,8 @@ from kttui.analysis.importance import analyze_importance
 from kttui.analysis.overview import Analysis, analyze
 from kttui.analysis.synthetic import A_OPTIMUM, synthetic_spec, synthetic_table
 from kttui.analysis.table import TrialTable
-from kttui.recommend import proposals_yaml, refined_specs, supplementary_trials
+from kttui.recommend.proposals import proposals_yaml, supplementary_trials
+from kttui.recommend.refine import refined_specs
 
 SEED = 2
 

@@ -20,7 +20,7 @@ from kttui.analysis.overview import analyze
 from kttui.analysis.seeds import seed_noise
 from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info
 from kttui.analysis.topn import baseline_diff, top_n
-from kttui.recommend import refine_spec
+from kttui.recommend.refine import refine_spec
 
 
 def rec(number: int, value: float, state: str = "complete", **params: Any) -> dict[str, Any]:
@@ -276,7 +276,8 @@ def test_all_equal_values_and_nans_do_not_crash() -> None:
 
 def test_core_analysis_imports_no_ui() -> None:
     code = (
-        "import sys, kttui.analysis.overview, kttui.recommend\n"
+        "import sys, kttui.analysis.overview, kttui.analysis.findings\n"
+        "import kttui.recommend.proposals, kttui.recommend.refine\n"
         "print(' '.join(m for m in ('textual', 'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -107,6 +107,13 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def format_p(p: float) -> str:
+    """A p-value in two significant digits, as findings and spec comments quote it."""
+    if not math.isfinite(p):
+        return "n/a"
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
 def sort_key(value: Any) -> tuple[int, float, str]:
     """Numbers in numeric order first, then everything else by its label."""
     if is_number(value) and not is_missing(value):

@@ -40,7 +40,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _recommendations(table: object, spec: dict | None, args: argparse.Namespace) -> list[Path]:
     from kttui.analysis.overview import analyze
-    from kttui.recommend import proposals_yaml, refined_specs, supplementary_trials
+    from kttui.recommend.proposals import proposals_yaml, supplementary_trials
+    from kttui.recommend.refine import refined_specs
 
     analysis = analyze(table)  # type: ignore[arg-type]
     written: list[Path] = []
