@@ -9,6 +9,7 @@ Layout of ``<store>/<session-id>/`` (directories 0700)::
     runner.log       the detached runner's own output
     events.jsonl     launch/finish/prune/fail/kill/... with timestamps
     trials/<n>/      params.json, metrics.jsonl, stdout.log, stderr.log, status.json
+    .disk-reserve    room the runner frees to say "disk full" (kttui/diskfull.py)
 
 Readers (CLI, TUI, reports) only read these files, never the SQLite database,
 so they can never block the single writer of the study.
@@ -17,6 +18,7 @@ so they can never block the single writer of the study.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -32,6 +34,8 @@ from typing import Any
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
+#: events not yet on disk (it was full), per events file, oldest first
+_UNWRITTEN: dict[Path, list[str]] = {}
 ACTIVE_STATES = ("starting", "running", "paused", "stopping")
 
 
@@ -300,9 +304,21 @@ class Session:
 
     # -- writing (the runner) ---------------------------------------------------
     def append_event(self, event: str, **data: Any) -> None:
+        """Append one event; on a full disk it waits in memory and goes out with the next."""
         record = {"t": now_iso(), "ts": round(time.time(), 3), "event": event, **data}
-        with open(self.events_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, default=str) + "\n")
+        waiting = _UNWRITTEN.setdefault(self.events_path, [])
+        waiting.append(json.dumps(record, default=str) + "\n")
+        try:
+            with open(self.events_path, "ab") as fh:
+                if len(waiting) > 1 and fh.tell() > 0:
+                    fh.write(b"\n")  # a line cut short by the full disk stays on its own
+                fh.write("".join(waiting).encode())
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                del waiting[-1]
+                raise
+            return
+        waiting.clear()
 
     def write_runner(self, data: dict[str, Any]) -> None:
         write_json_atomic(self.runner_path, data)
