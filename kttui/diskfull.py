@@ -17,34 +17,42 @@ the runner records what waited and launches again, with nobody's help.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-LOW_BYTES = 1 << 20  #: less free than this counts as full (before any write fails)
+from kttui import pending
+from kttui.session import write_json_atomic
+
+#: less free than this counts as full before any write fails (0: only failed writes count)
+LOW_BYTES = int(os.environ.get("KTTUI_DISK_LOW_BYTES") or 1 << 20)
 HIGH_BYTES = 4 << 20  #: free space needed to resume (hysteresis: no flapping at the edge)
 RESERVE_BYTES = 256 << 10  #: the reserve file, freed to write runner.json on a full disk
 PROBE_S = 1.0
 RESERVE_NAME = ".disk-reserve"
-_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 _FULL_TEXTS = ("database or disk is full", "no space left on device", "disk quota exceeded")
 
 
 def is_disk_full(exc: BaseException) -> bool:
     """True when ``exc`` or any exception it wraps says the disk (or a quota) is full."""
+    return full_cause(exc) is not None
+
+
+def full_cause(exc: BaseException) -> str | None:
+    """The words of the wrapped error that says the disk is full (not Optuna's wrapper's)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
-            return True
+        if isinstance(current, OSError) and current.errno in pending.FULL_ERRNOS:
+            return current.strerror or os.strerror(current.errno or 0)
         text = str(current).lower()
-        if any(t in text for t in _FULL_TEXTS):
-            return True
+        for words in _FULL_TEXTS:
+            if words in text:
+                return words
         current = current.__cause__ or current.__context__
-    return False
+    return None
 
 
 def free_bytes(path: Path) -> int | None:
@@ -73,9 +81,10 @@ class DiskGuard:
     # -- noticing ----------------------------------------------------------------
     def absorb(self, exc: BaseException) -> bool:
         """Enter the full state if ``exc`` is a full disk; False means: not ours, re-raise."""
-        if not is_disk_full(exc):
+        cause = full_cause(exc)
+        if cause is None:
             return False
-        self._enter(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+        self._enter(cause)
         return True
 
     def defer(
@@ -110,10 +119,13 @@ class DiskGuard:
             free = free_bytes(self.dir)
             if free is not None and free < LOW_BYTES:
                 self._enter(f"{free // 1024} KiB free")
+            elif pending.waiting():
+                self._enter("a write failed for lack of space")
         elif time.monotonic() >= self._next_probe:
             self._next_probe = time.monotonic() + PROBE_S
             free = free_bytes(self.dir)
-            if (free is None or free >= HIGH_BYTES) and self._write_reserve():
+            room = free is None or free >= HIGH_BYTES
+            if room and self._write_reserve() and pending.flush(write_json_atomic):
                 self.full = False
         if self.full and state == "running":
             self._paused_by_us = True
@@ -123,6 +135,11 @@ class DiskGuard:
             if state == "paused" and reason.startswith("disk full"):
                 return "running", ""
         return state, reason
+
+    def close(self) -> None:
+        """The runner is done: the reserve has nothing left to protect."""
+        with contextlib.suppress(OSError):
+            self.reserve.unlink()
 
     def _write_reserve(self) -> bool:
         """Write the reserve file in full; False (and no file) when the disk has no room."""

@@ -343,6 +343,7 @@ class Runner:
                     self.socket_path.unlink()
             self.session.append_event("runner_stop", state=self.state, reason=self.reason)
             self._write_runner()
+            self.disk.close()
             self._notify()
             if hasattr(self, "backend"):
                 self.backend.close()
@@ -469,8 +470,10 @@ class Runner:
                 resume_from = self.session.trial_dir(prepared.promoted_from)
             request = self._request(number, config, tdir, resume_from)
         except OSError as exc:
+            if self.disk.absorb(exc):  # launched once the disk has room again
+                self.prepared = prepared
+                return False
             self._tell_fail(trial, number, params, f"cannot prepare trial directory: {exc}")
-            self.disk.absorb(exc)  # a full disk pauses launching until it has room
             return False
         if prepared.counted:
             trial.set_user_attr(f"{ATTR}counted", True)

@@ -18,7 +18,6 @@ so they can never block the single writer of the study.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -31,11 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kttui import pending
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
-#: events not yet on disk (it was full), per events file, oldest first
-_UNWRITTEN: dict[Path, list[str]] = {}
 ACTIVE_STATES = ("starting", "running", "paused", "stopping")
 
 
@@ -304,27 +302,15 @@ class Session:
 
     # -- writing (the runner) ---------------------------------------------------
     def append_event(self, event: str, **data: Any) -> None:
-        """Append one event; on a full disk it waits in memory and goes out with the next."""
+        """Append one event; on a full disk it waits in memory (kttui/pending.py)."""
         record = {"t": now_iso(), "ts": round(time.time(), 3), "event": event, **data}
-        waiting = _UNWRITTEN.setdefault(self.events_path, [])
-        waiting.append(json.dumps(record, default=str) + "\n")
-        try:
-            with open(self.events_path, "ab") as fh:
-                if len(waiting) > 1 and fh.tell() > 0:
-                    fh.write(b"\n")  # a line cut short by the full disk stays on its own
-                fh.write("".join(waiting).encode())
-        except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-                del waiting[-1]
-                raise
-            return
-        waiting.clear()
+        pending.append_line(self.events_path, json.dumps(record, default=str) + "\n")
 
     def write_runner(self, data: dict[str, Any]) -> None:
         write_json_atomic(self.runner_path, data)
 
     def write_trial_status(self, number: int, data: dict[str, Any]) -> None:
-        write_json_atomic(self.trial_dir(number) / "status.json", data)
+        pending.write_json(self.trial_dir(number) / "status.json", data, write_json_atomic)
 
 
 def list_sessions(store: Path) -> list[Session]:

@@ -16,8 +16,9 @@ from pathlib import Path
 import optuna
 import pytest
 
-from kttui.diskfull import is_disk_full
-from kttui.session import Session, list_sessions
+from kttui import pending
+from kttui.diskfull import full_cause, is_disk_full
+from kttui.session import Session, list_sessions, write_json_atomic
 from kttui.storage import open_storage
 from tests.conftest import kttui, missing, pid_alive, wait_for, write_spec
 
@@ -83,8 +84,9 @@ def free_up(mnt: Path) -> None:
             path.unlink()
 
 
+@pytest.mark.parametrize("notice", ["by free space", "by a failed write"])
 def test_a_full_disk_pauses_launching_loses_nothing_and_resumes_by_itself(
-    tmp_path: Path, tmpfs: Path
+    tmp_path: Path, tmpfs: Path, notice: str
 ) -> None:
     gate, go = tmp_path / "gate.py", tmp_path / "go"
     gate.write_text(GATE)
@@ -96,22 +98,24 @@ def test_a_full_disk_pauses_launching_loses_nothing_and_resumes_by_itself(
         resources={"backend": "local", "cpu_slots": 2, "kill_grace_s": 1},
     )
     store = tmpfs / "store"
-    assert kttui("run", str(spec), "--sessions-dir", str(store)).returncode == 0
+    # "by a failed write": no low-water mark, the runner learns it from ENOSPC itself
+    env = {"KTTUI_DISK_LOW_BYTES": "0"} if notice == "by a failed write" else {}
+    assert kttui("run", str(spec), "--sessions-dir", str(store), env=env).returncode == 0
     session = list_sessions(store)[0]
     wait_for(lambda: all((session.trial_status(n) or {}).get("epoch") == 1 for n in (0, 1)))
     pids = [int(session.trial_status(n)["pid"]) for n in (0, 1)]  # type: ignore[index]
 
     filler = fill(tmpfs)
+    if notice == "by free space":
+        wait_for(lambda: "disk full" in str((session.runner() or {}).get("reason")), timeout=10)
+        assert all(pid_alive(p) for p in pids)  # the running trials are kept
+    go.touch()  # both trials finish while the disk is still full
     wait_for(lambda: "disk full" in str((session.runner() or {}).get("reason")), timeout=10)
     assert session.runner()["state"] == "paused"  # type: ignore[index]
     status = kttui("status", session.id, "--sessions-dir", str(store))
     assert "disk full" in status.stdout, status.stdout
-    assert all(pid_alive(p) for p in pids)  # the running trials are kept
-
-    go.touch()  # both trials finish while the disk is still full
     wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=10)
     assert session.runner_alive() and session.state() == "paused"
-    assert session.trial_numbers() == [0, 1]  # nothing launched into the full disk
     assert filler.exists()
 
     free_up(tmpfs)  # nobody tells the runner: it has to notice
@@ -121,6 +125,7 @@ def test_a_full_disk_pauses_launching_loses_nothing_and_resumes_by_itself(
     assert [t.state.name for t in launched] == ["COMPLETE"] * 6
     assert [t.value for t in launched] == [0.5] * 6
     assert [s["state"] for s in session.trial_statuses()] == ["complete"] * 6
+    assert session.trial_numbers() == [t.number for t in launched]
     events = [e["event"] for e in session.events()]
     assert events.count("disk_full") == 1 and events.count("disk_ok") == 1
     assert events.count("finish") == 6 and "fail" not in events
@@ -132,20 +137,25 @@ def test_the_errors_of_a_full_disk_are_recognised_and_events_wait(tmpfs: Path) -
     storage = open_storage(f"sqlite:///{tmpfs / 'study.db'}")
     study = optuna.create_study(storage=storage, study_name="s")
     trial = study.ask()
-    (tmpfs / "trials").mkdir()
+    (tmpfs / "trials" / "0").mkdir(parents=True)
     session = Session(tmpfs)
     session.append_event("before")
     fill(tmpfs)
     with pytest.raises(Exception) as info:
         for i in range(200):  # until the database's free pages are used up too
             trial.set_user_attr(f"k{i}", "v" * 4000)
-    assert is_disk_full(info.value), repr(info.value)
+    assert full_cause(info.value) == "database or disk is full", repr(info.value)
     assert not is_disk_full(ValueError("exceeding max length"))
     pad = "x" * 6000  # more than the file's last page holds: it needs new space
     session.append_event("during", n=1, pad=pad)  # no exception: it waits in memory
     session.append_event("during", n=2, pad=pad)
     assert [e["event"] for e in session.events()] == ["before"]
+    with pytest.raises(OSError):
+        session.write_trial_status(0, {"state": "complete", "pad": pad})
+    assert pending.waiting() == 2 and session.trial_status(0) is None
     free_up(tmpfs)
+    assert pending.flush(write_json_atomic) and pending.waiting() == 0
+    assert session.trial_status(0) == {"state": "complete", "pad": pad}
     session.append_event("after")
     assert [e["event"] for e in session.events()] == ["before", "during", "during", "after"]
     with pytest.raises(OSError):  # other errors still raise
