@@ -2,23 +2,21 @@
 
 The socket lives in the session directory (mode 0600) unless that path is too
 long for a unix socket (108 bytes), in which case it goes to a private
-per-user directory and runner.json records where.
+per-user directory (kttui/sockpath.py keeps it private) and runner.json
+records where.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from kttui.session import Session
+from kttui.sockpath import same_user, socket_path
 
 COMMANDS = ("status", "pause", "resume", "stop", "kill", "shutdown", "enqueue")
-_MAX_SOCKET_PATH = 100
 
 
 class ControlError(Exception):
@@ -26,15 +24,7 @@ class ControlError(Exception):
 
 
 def socket_path_for(session: Session) -> Path:
-    path = session.path / "control.sock"
-    if len(str(path)) <= _MAX_SOCKET_PATH:
-        return path
-    runtime = (
-        Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"kttui-{os.getuid()}"
-    )
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    digest = hashlib.sha1(str(session.path).encode()).hexdigest()[:16]
-    return runtime / f"{digest}.sock"
+    return socket_path(session.path)
 
 
 def request(session: Session, command: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
@@ -52,6 +42,8 @@ def request(session: Session, command: str, timeout: float = 10.0, **args: Any) 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(sock_path)
+            if not same_user(sock):  # never hand a command to another user's listener
+                raise ControlError(f"{sock_path} is served by another user; not sending")
             sock.sendall(payload)
             data = b""
             while not data.endswith(b"\n"):

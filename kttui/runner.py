@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -41,14 +40,16 @@ from kttui.backends.base import (
 )
 from kttui.command import build_argv
 from kttui.control import socket_path_for
+from kttui.diskfull import DiskGuard
 from kttui.metricparse import EpochLog, LineParser
 from kttui.proposer import ATTR, Prepared, Proposer, identity_of
 from kttui.pruning import make_pruner
 from kttui.session import Session, now_iso, process_start_time, write_json_atomic
+from kttui.sockpath import SocketPathError, prepare, same_user
 from kttui.space import Infeasible
 from kttui.specload import LoadedSpec, check_config, load_spec
 from kttui.stopping import regret_bound
-from kttui.storage import HEARTBEAT_S, open_storage
+from kttui.storage import HEARTBEAT_S, hold_password, open_storage
 from kttui.strategies import make_plan
 from kttui.tail import FileTail, last_lines
 
@@ -114,6 +115,7 @@ class Runner:
         self.started = now_iso()
         self.parser = LineParser(self.spec.metrics.format, self.spec.metrics.pattern)
         self._last_heartbeat = 0.0
+        self.disk = DiskGuard(session.path)
         info = session.info()
         self.launch_dir = Path(info.get("launch_dir") or os.getcwd())
         self.spec_dir = Path(info.get("spec_dir") or self.launch_dir)
@@ -125,6 +127,7 @@ class Runner:
         # We record heartbeats ourselves (ask/tell has no optimize loop to do it).
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
         url = self.spec.storage or f"sqlite:///{self.session.db_path}"
+        hold_password()  # no trial inherits it
         # The study and we share one (cached) storage object, so our writes and
         # Optuna's never disagree.
         self.storage = optuna.storages.get_storage(open_storage(url))
@@ -326,7 +329,7 @@ class Runner:
             )
             self._write_runner()
             await self._loop()
-        except BackendError as exc:
+        except (BackendError, SocketPathError) as exc:
             self.state, self.reason, code = "stopped", str(exc), 1
             print(f"kttui: {exc}", file=sys.stderr)
         except Exception as exc:  # last resort: record why, never lose the reason
@@ -340,6 +343,7 @@ class Runner:
                     self.socket_path.unlink()
             self.session.append_event("runner_stop", state=self.state, reason=self.reason)
             self._write_runner()
+            self.disk.close()
             self._notify()
             if hasattr(self, "backend"):
                 self.backend.close()
@@ -347,12 +351,18 @@ class Runner:
 
     async def _loop(self) -> None:
         while True:
-            self._collect()
-            await self._tail_all()
-            self._check_deadlines()
-            self._heartbeat()
-            if self.state == "running":
-                self._launch()
+            try:
+                if self._disk_ok():
+                    self._collect()
+                    await self._tail_all()
+                self._check_deadlines()
+                self._heartbeat()
+                if self.state == "running":
+                    self._launch()
+            except Exception as exc:
+                if not self.disk.absorb(exc):
+                    raise
+                self._disk_ok()
             if not self.running and self._done():
                 self._discard_prepared()
                 break
@@ -363,6 +373,16 @@ class Runner:
             self.state = "finished"
         elif self.state in ("stopping", "shutdown"):
             self.state = "stopped"
+
+    def _disk_ok(self) -> bool:
+        """A full disk pauses launching and recording (kttui/diskfull.py) until it has room."""
+        state, reason = self.disk.update(self.state, self.reason)
+        if (state, reason) != (self.state, self.reason):
+            self.state, self.reason = state, reason
+            self.session.append_event("disk_full" if self.disk.full else "disk_ok", reason=reason)
+            self._write_runner()
+            self._notify()
+        return not self.disk.full
 
     def _done(self) -> bool:
         if self.state in ("stopping", "shutdown"):
@@ -450,12 +470,10 @@ class Runner:
                 resume_from = self.session.trial_dir(prepared.promoted_from)
             request = self._request(number, config, tdir, resume_from)
         except OSError as exc:
+            if self.disk.absorb(exc):  # launched once the disk has room again
+                self.prepared = prepared
+                return False
             self._tell_fail(trial, number, params, f"cannot prepare trial directory: {exc}")
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                self.state = "paused"
-                self.reason = f"disk full ({exc.strerror}); free space and `kttui resume-launch`"
-                self.session.append_event("pause", reason=self.reason)
-                self._write_runner()
             return False
         if prepared.counted:
             trial.set_user_attr(f"{ATTR}counted", True)
@@ -627,11 +645,15 @@ class Runner:
             return
         statuses = self.backend.poll([r.handle for r in self.running.values()])
         for r in list(self.running.values()):
-            st = statuses.get(r.handle.job_id)
+            st = self.disk.deferred.pop(r.number, None) or statuses.get(r.handle.job_id)
             if st is None:
                 continue
             if st.state == "done":
-                self._finish(r, st)
+                try:
+                    self._finish(r, st)
+                except Exception as exc:  # a full disk: finish it again once there is room
+                    if not self.disk.defer(exc, r, st, self.running, self.storage):
+                        raise
             elif (st.state, st.reason) != r.job_state:
                 # a scheduler's queue: say the trial waits, and why (Resources, Priority, ...)
                 r.job_state = (st.state, st.reason)
@@ -834,6 +856,7 @@ class Runner:
 
     # -- control ---------------------------------------------------------------
     async def _serve(self) -> None:
+        prepare(self.socket_path, self.session.path)
         with contextlib.suppress(OSError):
             self.socket_path.unlink()
         old = os.umask(0o177)
@@ -844,6 +867,10 @@ class Runner:
         os.chmod(self.socket_path, 0o600)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not same_user(writer.get_extra_info("socket")):  # only our own user commands us
+            self.session.append_event("warning", message="refused a control connection")
+            writer.close()
+            return
         try:
             line = await asyncio.wait_for(reader.readline(), 10)
             try:

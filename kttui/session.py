@@ -9,6 +9,7 @@ Layout of ``<store>/<session-id>/`` (directories 0700)::
     runner.log       the detached runner's own output
     events.jsonl     launch/finish/prune/fail/kill/... with timestamps
     trials/<n>/      params.json, metrics.jsonl, stdout.log, stderr.log, status.json
+    .disk-reserve    room the runner frees to say "disk full" (kttui/diskfull.py)
 
 Readers (CLI, TUI, reports) only read these files, never the SQLite database,
 so they can never block the single writer of the study.
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kttui import pending
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
@@ -300,15 +302,15 @@ class Session:
 
     # -- writing (the runner) ---------------------------------------------------
     def append_event(self, event: str, **data: Any) -> None:
+        """Append one event; on a full disk it waits in memory (kttui/pending.py)."""
         record = {"t": now_iso(), "ts": round(time.time(), 3), "event": event, **data}
-        with open(self.events_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, default=str) + "\n")
+        pending.append_line(self.events_path, json.dumps(record, default=str) + "\n")
 
     def write_runner(self, data: dict[str, Any]) -> None:
         write_json_atomic(self.runner_path, data)
 
     def write_trial_status(self, number: int, data: dict[str, Any]) -> None:
-        write_json_atomic(self.trial_dir(number) / "status.json", data)
+        pending.write_json(self.trial_dir(number) / "status.json", data, write_json_atomic)
 
 
 def list_sessions(store: Path) -> list[Session]:

@@ -18,6 +18,19 @@ from sqlalchemy.engine import Engine
 HEARTBEAT_S = 30
 BUSY_TIMEOUT_S = 60
 PASSWORD_ENV = "KTTUI_DB_PASSWORD"
+_held: dict[str, str] = {}
+
+
+def hold_password() -> None:
+    """Move the database password from the environment into this process only.
+
+    The runner calls this before it starts anything: trials (and every other child)
+    inherit the environment, and a trial that dumps it would write the password into
+    its folder, or show it in ``ps eww``.
+    """
+    password = os.environ.pop(PASSWORD_ENV, None)
+    if password:
+        _held[PASSWORD_ENV] = password
 
 
 @event.listens_for(Engine, "connect")
@@ -35,7 +48,7 @@ def with_password(url: str) -> str:
 
     Without either, the driver falls back to ``~/.pgpass``.
     """
-    password = os.environ.get(PASSWORD_ENV)
+    password = os.environ.get(PASSWORD_ENV) or _held.get(PASSWORD_ENV)
     if not password or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from ruamel.yaml import YAML
@@ -29,6 +30,44 @@ BASE_SPEC: dict[str, Any] = {
     "strategy": {"sampler": "random", "n_trials": 4, "seed": 0},
     "resources": {"backend": "local", "cpu_slots": 2, "kill_grace_s": 2},
 }
+
+
+#: .ci/run sets it: a server or tool the tests need that is missing is then a failure
+REQUIRE_SERVERS_ENV = "KTTUI_REQUIRE_SERVERS"
+MISSING = "[missing] "
+
+
+def missing(reason: str) -> NoReturn:
+    """The one way a test gives up for a missing server, tool or OS feature.
+
+    A skip everywhere else (listed loudly at the end of the run); a failure where
+    ``$KTTUI_REQUIRE_SERVERS=1``, so a CI run whose SLURM/PostgreSQL/tmux did not
+    come up fails instead of passing with nothing tested.
+    """
+    if os.environ.get(REQUIRE_SERVERS_ENV) == "1":
+        pytest.fail(f"{reason} (and ${REQUIRE_SERVERS_ENV}=1 requires it)", pytrace=False)
+    pytest.skip(MISSING + reason)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reasons = sorted(
+        {
+            str(r.longrepr[2]).removeprefix("Skipped: ")
+            for r in terminalreporter.stats.get("skipped", [])
+            if isinstance(r.longrepr, tuple) and MISSING in str(r.longrepr[2])
+        }
+    )
+    if reasons:
+        terminalreporter.section("NOT TESTED: missing servers or tools", sep="!", red=True)
+        for reason in reasons:
+            terminalreporter.line(reason)
+        terminalreporter.line(f"(${REQUIRE_SERVERS_ENV}=1 turns these skips into failures)")
+
+
+@pytest.fixture
+def needs_tmux() -> None:
+    if shutil.which("tmux") is None:
+        missing("needs tmux (apt-get install tmux)")
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

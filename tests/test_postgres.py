@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import missing
+
 SKIP = "postgresql not running: run tests/infra/pg_up.sh"
 
 
@@ -52,7 +54,7 @@ def _settings() -> tuple[str, str] | None:
 def pg() -> tuple[str, str]:
     found = _settings()
     if found is None:
-        pytest.skip(SKIP)
+        missing(SKIP)
     from sqlalchemy.engine import make_url
 
     dialect = make_url(found[0]).get_dialect()

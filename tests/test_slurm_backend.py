@@ -29,6 +29,8 @@ from kttui.backends.slurm import (
     render_script,
 )
 
+from tests.conftest import missing
+
 SKIP = "slurm not running: run tests/infra/slurm_up.sh"
 
 
@@ -61,7 +63,7 @@ def _cluster() -> dict[str, Any] | None:
 def cluster() -> dict[str, Any]:
     info = _cluster()
     if info is None:
-        pytest.skip(SKIP)
+        missing(SKIP)
     return info
 
 
@@ -161,7 +163,7 @@ def test_four_trials_get_four_distinct_gpus(
     cluster: dict[str, Any], backend: Factory, session: str, tmp_path: Path
 ) -> None:
     if cluster["gpus"] < 4:
-        pytest.skip("the cluster has fewer than 4 GPUs")
+        missing("the cluster has fewer than 4 GPUs")
     b = backend(gpus_per_trial=1)
     assert b.gpus_per_trial() == 1
     assert b.total_slots() == cluster["gpus"]
@@ -394,7 +396,7 @@ def test_preemption_is_reported_for_requeue(
     cluster: dict[str, Any], backend: Factory, session: str, tmp_path: Path
 ) -> None:
     if "urgent" not in cluster["partitions"] or cluster["gpus"] < 1:
-        pytest.skip("needs the 'urgent' partition of tests/infra/slurm_up.sh")
+        missing("needs the 'urgent' partition of tests/infra/slurm_up.sh")
     gpus = cluster["gpus"]
     b = backend(gpus_per_trial=gpus, partition="debug")
     h = b.submit(trial(tmp_path, session, 0, SLEEPER))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from kttui.session import Session
 from tests.conftest import ROOT, kttui, wait_for, write_spec
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (apt-get install tmux)"),
+    pytest.mark.usefixtures("needs_tmux"),
     pytest.mark.timeout(120),
 ]
 ROW = re.compile(r"^\s*(\d+)\s+running\s+(\d+)\s", re.M)
