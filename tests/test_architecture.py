@@ -20,6 +20,7 @@ CORE = [
     "kttui.control",
     "kttui.backends.local",
     "kttui.backends.gpus",
+    "kttui.backends.slurm",
     "kttui.trial",
     "kttui.service",
 ]
@@ -52,7 +53,7 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_backends_depend_only_on_the_protocol() -> None:
-    for path in (ROOT / "backends").glob("*.py"):
+    for path in (ROOT / "backends").rglob("*.py"):
         for line in path.read_text().splitlines():
             if line.startswith(("import kttui", "from kttui")):
                 assert line.startswith("from kttui.backends"), f"{path.name}: {line}"
@@ -65,6 +66,8 @@ def test_every_package_directory_is_listed_in_pyproject() -> None:
     for init in (ROOT / "kttui").rglob("__init__.py"):
         rel = init.parent.relative_to(ROOT)
         found.add(".".join(rel.parts))
+    for init in (ROOT / "backends").rglob("__init__.py"):  # installed as kttui.backends.*
+        found.add(".".join(("kttui", *init.parent.relative_to(ROOT).parts)))
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
 
 
