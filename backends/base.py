@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 #: Every process a trial starts carries this variable; its value is
 #: "<session-id>:<trial-number>", so leftovers can be found after a crash.
@@ -22,6 +22,39 @@ TOKEN_ENV = "KTTUI_TRIAL_TOKEN"
 
 class BackendError(Exception):
     """A backend could not do what was asked; the message is for the user."""
+
+
+class OptionsBlock(Protocol):
+    """A backend's own block of the spec's resources (a pydantic model in ``kttui.spec``)."""
+
+    def model_dump(self) -> dict[str, Any]: ...
+
+
+class Resources(Protocol):
+    """What backends read of ``kttui.spec.Resources``.
+
+    A structural type, so that backends never import the spec (imports go one way)
+    and each backend can build itself from the spec without the runner translating.
+    """
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def gpus(self) -> int | list[int] | Literal["auto"]: ...
+    @property
+    def trials_per_gpu(self) -> int: ...
+    @property
+    def gpus_per_trial(self) -> int: ...
+    @property
+    def cpu_slots(self) -> int | Literal["auto"]: ...
+    @property
+    def max_concurrent(self) -> int | None: ...
+    @property
+    def timeout_min(self) -> float | None: ...
+    @property
+    def kill_grace_s(self) -> float: ...
+    @property
+    def slurm(self) -> OptionsBlock | None: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +68,21 @@ class BackendConfig:
     max_concurrent: int | None = None
     kill_grace_s: float = 10.0
     options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_resources(
+        cls, resources: Resources, options: dict[str, Any] | None = None
+    ) -> BackendConfig:
+        """The fields every backend shares; ``options`` is the backend's own block."""
+        return cls(
+            gpus=resources.gpus,
+            trials_per_gpu=resources.trials_per_gpu,
+            gpus_per_trial=resources.gpus_per_trial,
+            cpu_slots=resources.cpu_slots,
+            max_concurrent=resources.max_concurrent,
+            kill_grace_s=resources.kill_grace_s,
+            options=options or {},
+        )
 
 
 @dataclass(frozen=True)
@@ -71,10 +119,14 @@ class Handle:
 
 @dataclass(frozen=True)
 class JobStatus:
+    """Where a trial's job is; ``node`` and ``gres`` are what a scheduler gave a running job."""
+
     state: Literal["queued", "running", "done"]
     exit_code: int | None = None
     signal: int | None = None
     reason: str = ""
+    node: str = ""
+    gres: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +153,15 @@ class Backend(ABC):
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
+
+    @classmethod
+    def from_resources(cls, resources: Resources) -> Self:
+        """The backend a spec's ``resources`` asks for; backends with options override this."""
+        return cls(BackendConfig.from_resources(resources))
+
+    def preflight(self, session_dir: Path) -> list[str]:
+        """Warnings for the user before the first trial starts (the runner logs and prints them)."""
+        return []
 
     @abstractmethod
     def capacity(self) -> int:

@@ -32,7 +32,6 @@ from kttui import __version__
 from kttui.backends import backend_class, proctree
 from kttui.backends.base import (
     Backend,
-    BackendConfig,
     BackendError,
     Handle,
     JobStatus,
@@ -81,7 +80,7 @@ class Running:
     identity: dict[str, Any] = field(default_factory=dict)
     stop_reason: str | None = None
     pruned_at: int | None = None
-    job_state: tuple[str, str] = ("running", "")
+    job: JobStatus = field(default_factory=lambda: JobStatus("running"))
 
 
 class Runner:
@@ -158,31 +157,10 @@ class Runner:
 
     def _backend(self) -> Backend:
         r = self.spec.resources
-        cls = backend_class(r.backend)
-        options: dict[str, Any] = {}
-        if r.backend == "slurm":
-            options = r.slurm.model_dump(exclude_none=True) if r.slurm else {}
-            if "time" not in options and r.timeout_min:
-                # the scheduler's limit leaves the runner's timeout a minute to act first
-                options["time"] = str(int(r.timeout_min) + 1)
-            options.setdefault("gpus_per_trial", 0 if r.gpus == 0 else r.gpus_per_trial)
-        backend = cls(
-            BackendConfig(
-                gpus=r.gpus,
-                trials_per_gpu=r.trials_per_gpu,
-                gpus_per_trial=r.gpus_per_trial,
-                cpu_slots=r.cpu_slots,
-                max_concurrent=r.max_concurrent,
-                kill_grace_s=r.kill_grace_s,
-                options=options,
-            )
-        )
-        check = getattr(backend, "check_session_dir", None)
-        if backend.needs_shared_filesystem and check is not None:
-            result = check(self.session.path)
-            if not result.ok:
-                self.session.append_event("warning", message=result.message)
-                print(f"kttui: warning: {result.message}", file=sys.stderr)
+        backend = backend_class(r.backend).from_resources(r)
+        for message in backend.preflight(self.session.path):
+            self.session.append_event("warning", message=message)
+            print(f"kttui: warning: {message}", file=sys.stderr)
         return backend
 
     def _recover(self) -> None:
@@ -654,9 +632,9 @@ class Runner:
                 except Exception as exc:  # a full disk: finish it again once there is room
                     if not self.disk.defer(exc, r, st, self.running, self.storage):
                         raise
-            elif (st.state, st.reason) != r.job_state:
+            elif st != r.job:
                 # a scheduler's queue: say the trial waits, and why (Resources, Priority, ...)
-                r.job_state = (st.state, st.reason)
+                r.job = st
                 if st.state == "queued":
                     self._write_status(r, "queued", reason=f"pending: {st.reason or 'queued'}")
                 else:
@@ -830,6 +808,9 @@ class Runner:
             "slot": r.handle.slot,
             "gpus": r.handle.gpus,
             "job_id": r.handle.job_id,
+            "node": r.job.node,  # where the scheduler runs it, and its GRES (gpu:1)
+            "gres": r.job.gres,
+            "reason": r.job.reason,
             "pid": r.handle.data.get("pid"),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(r.started)),
             "epoch": r.log.last_epoch,

@@ -22,6 +22,7 @@ CORE = [
     "kttui.control",
     "kttui.backends.local",
     "kttui.backends.gpus",
+    "kttui.backends.slurm",
     "kttui.trial",
     "kttui.service",
 ]
@@ -146,6 +147,8 @@ def test_every_package_directory_is_listed_in_pyproject() -> None:
     for init in (ROOT / "kttui").rglob("__init__.py"):
         rel = init.parent.relative_to(ROOT)
         found.add(".".join(rel.parts))
+    for init in (ROOT / "backends").rglob("__init__.py"):  # installed as kttui.backends.*
+        found.add(".".join(("kttui", *init.parent.relative_to(ROOT).parts)))
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
 
 

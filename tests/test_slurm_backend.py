@@ -172,6 +172,8 @@ def test_four_trials_get_four_distinct_gpus(
     assert cvd == ["0", "1", "2", "3"]  # all four at once, each on its own GPU
     statuses = wait_until(b, handles, lambda s: all(x.state == "running" for x in s.values()))
     assert all(s.reason == "" for s in statuses.values())
+    # where each runs and what it holds, as squeue says (the console's GPU pane shows it)
+    assert {(s.node, s.gres) for s in statuses.values()} == {(cluster["node"], "gpu:1")}
     # a fifth waits for a GPU, and says so
     fifth = b.submit(trial(tmp_path, session, 4, GPU_TRIAL))
     queued = wait_until(b, [fifth], lambda s: s[fifth.job_id].reason == "Resources")

@@ -71,13 +71,19 @@ def test_sweep_through_slurm_with_kill_and_resume(shared: Path) -> None:
     proc = kttui("run", str(spec), "--sessions-dir", str(store))
     assert proc.returncode == 0, proc.stderr
     session: Session = list_sessions(store)[0]
-    # metrics stream live from jobs while they run
+    # metrics stream live from jobs while they run, with the node and GRES SLURM gave them
     wait_for(
         lambda: any(
             s.get("state") == "running" and s.get("epoch", 0) >= 2 for s in session.trial_statuses()
         ),
         timeout=60,
     )
+    running = wait_for(
+        lambda: [s for s in session.trial_statuses() if s["state"] == "running" and s.get("node")],
+        timeout=30,
+    )
+    assert {(s["gres"], s["reason"]) for s in running} == {("gpu:1", "")}
+    assert all(s["job_id"] for s in running)
     wait_for(
         lambda: sum(s["state"] == "complete" for s in session.trial_statuses()) >= 3, timeout=90
     )
