@@ -360,7 +360,7 @@ class Runner:
             self.session.append_event("disk_full" if self.disk.full else "disk_ok", reason=reason)
             self._write_runner()
             self._notify()
-        return not self.disk.full
+        return not self.disk.full or self.state == "shutdown"  # a shutdown never waits
 
     def _done(self) -> bool:
         if self.state in ("stopping", "shutdown"):
@@ -630,7 +630,8 @@ class Runner:
                 try:
                     self._finish(r, st)
                 except Exception as exc:  # a full disk: finish it again once there is room
-                    if not self.disk.defer(exc, r, st, self.running, self.storage):
+                    keep = self.running if self.state != "shutdown" else {}
+                    if not self.disk.defer(exc, r, st, keep, self.storage):
                         raise
             elif st != r.job:
                 # a scheduler's queue: say the trial waits, and why (Resources, Priority, ...)
