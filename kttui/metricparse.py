@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kttui.pyktlines import PyktFinals
+
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf)"
 #: pykt-toolkit's per-epoch line from ``wandb_train.py`` / ``train_model``; releases
 #: print ``loss:`` or ``train loss:`` for the training loss, both are read.
@@ -46,13 +48,15 @@ class LineParser:
         if fmt == "pykt":
             pattern = PYKT_PATTERN
         self.regex = re.compile(pattern) if fmt in ("regex", "pykt") and pattern else None
+        self.pykt_finals = PyktFinals() if fmt == "pykt" else None
 
     def parse(self, line: str) -> Parsed | Literal[False] | None:
         """A :class:`Parsed`, ``None`` (not a metric line) or ``False`` (a bad line)."""
         if self.regex is not None:
             match = self.regex.search(line)
             if match is None:
-                return None
+                finals = self.pykt_finals.parse(line) if self.pykt_finals else None
+                return Parsed("final", finals) if finals else None
             values = {k: _number(v) for k, v in match.groupdict().items() if v is not None}
             clean = {k: v for k, v in values.items() if v is not None}
             raw_epoch = clean.pop("epoch", None)
