@@ -71,6 +71,14 @@ def outcome(tdir: Path) -> Outcome:
         return Outcome(False, {}, f"no {OUTCOME} written")
 
 
+def record_final(metrics_file: Path, final: dict[str, float]) -> None:
+    """Add a ``{"final": ...}`` line, so readers of metrics.jsonl (the console's trial
+    detail) see final metrics parsed from output (pykt) or an evaluation step."""
+    if final:
+        with open(metrics_file, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"final": final}) + "\n")
+
+
 def planned_commands(tdir: Path) -> list[list[str]]:
     """The evaluation argvs of a trial, placeholders filled (for reports)."""
     try:

@@ -31,6 +31,9 @@ SUMMARY = (
 #: columns of the summary row that are labels, not metrics
 _LABELS = {"fold", "modelname", "embtype"}
 NOT_COMPUTED = -1.0
+#: pykt's per-epoch values that are the best so far, not the epoch's own: train_model
+#: only updates them when an epoch improves on the best validation AUC
+BEST_SO_FAR = ("validauc", "validacc")
 #: the test metrics pykt prints (objectives that need an evaluation step)
 PYKT_TEST = ("testauc", "testacc", "window_testauc", "window_testacc")
 
@@ -62,3 +65,8 @@ class PyktFinals:
             if value is not None:
                 values[key] = value
         return values or None
+
+
+def curve_label(metric: str, fmt: str) -> str:
+    """How a per-epoch curve of ``metric`` is titled: pykt's are best-so-far curves."""
+    return f"{metric} (best so far)" if fmt == "pykt" and metric in BEST_SO_FAR else metric

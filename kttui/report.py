@@ -333,7 +333,10 @@ def _baseline(a: Analysis) -> str:
             "per-param diff; "
             "see *Overall statistics* for the count of trials beating it."
         )
-    out = [head + f"Baseline ({b.source}) vs the best trial {_trial(t, b.best_number)}:\n"]
+    source = b.source
+    if source.startswith("trial #"):  # a trial of the sweep: named as the user names it
+        source = "trial " + _trial(t, source.removeprefix("trial #"))
+    out = [head + f"Baseline ({source}) vs the best trial {_trial(t, b.best_number)}:\n"]
     rows = [
         [
             c.param,

@@ -652,6 +652,8 @@ class Runner:
         tdir = self.session.trial_dir(r.number)
         ev = evaluate.outcome(tdir) if self.spec.evaluate else None
         r.log.final.update(ev.final if ev else {})
+        if r.mirror is not None or ev is not None:
+            evaluate.record_final(tdir / "metrics.jsonl", r.log.final)
         value = r.log.value(self.spec.objective.summary)
         duration = time.monotonic() - r.started_mono
         reason = ""
