@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kttui.pyktlines import PyktFinals
-
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf)"
 #: pykt-toolkit's per-epoch line from ``wandb_train.py`` / ``train_model``; releases
 #: print ``loss:`` or ``train loss:`` for the training loss, both are read.
@@ -48,6 +46,8 @@ class LineParser:
         if fmt == "pykt":
             pattern = PYKT_PATTERN
         self.regex = re.compile(pattern) if fmt in ("regex", "pykt") and pattern else None
+        from kttui.pyktlines import PyktFinals  # it builds on this module's number pattern
+
         self.pykt_finals = PyktFinals() if fmt == "pykt" else None
 
     def parse(self, line: str) -> Parsed | Literal[False] | None:

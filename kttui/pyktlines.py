@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
+from kttui.metricparse import _NUM
+
 _TEST = re.compile(rf"\b((?:window_)?test(?:auc|acc))\s*:\s*({_NUM})\b")
 #: the columns of pykt's summary row, in its order
 SUMMARY = (

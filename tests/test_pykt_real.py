@@ -81,8 +81,12 @@ def test_real_pykt_model_sweep(
         status = session.trial_status(t.number) or {}
         assert t.state.name == "COMPLETE", status.get("reason")
         assert sorted(t.intermediate_values) == list(range(1, EPOCHS + 1))
-        rows = [json.loads(x) for x in session.trial_dir(t.number).joinpath("metrics.jsonl").open()]
+        lines = [
+            json.loads(x) for x in session.trial_dir(t.number).joinpath("metrics.jsonl").open()
+        ]
+        rows = [r for r in lines if "final" not in r]
         assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1))
+        assert lines[-1]["final"]["testauc"] == t.user_attrs["kttui:final"]["testauc"]
         for r in rows:
             assert {"validauc", "validacc", "train_loss"} <= set(r)
             assert 0.0 < r["validauc"] <= 1.0
