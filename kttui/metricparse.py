@@ -46,13 +46,17 @@ class LineParser:
         if fmt == "pykt":
             pattern = PYKT_PATTERN
         self.regex = re.compile(pattern) if fmt in ("regex", "pykt") and pattern else None
+        from kttui.pyktlines import PyktFinals  # it builds on this module's number pattern
+
+        self.pykt_finals = PyktFinals() if fmt == "pykt" else None
 
     def parse(self, line: str) -> Parsed | Literal[False] | None:
         """A :class:`Parsed`, ``None`` (not a metric line) or ``False`` (a bad line)."""
         if self.regex is not None:
             match = self.regex.search(line)
             if match is None:
-                return None
+                finals = self.pykt_finals.parse(line) if self.pykt_finals else None
+                return Parsed("final", finals) if finals else None
             values = {k: _number(v) for k, v in match.groupdict().items() if v is not None}
             clean = {k: v for k, v in values.items() if v is not None}
             raw_epoch = clean.pop("epoch", None)

@@ -134,6 +134,16 @@ def _thin(x: np.ndarray, keep: int | None = None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- sections
+def _trial(t: TrialTable, number: Any) -> str:
+    """``#N``, with the user's own id beside it (imported trials: the ``--id`` column)."""
+    n = int(number)
+    if "label" in t.df.columns:
+        hit = t.df.loc[t.df["number"] == n, "label"]
+        if len(hit) and isinstance(hit.iloc[0], str) and hit.iloc[0]:
+            return f"#{n} ({_cell(hit.iloc[0])})"
+    return f"#{n}"
+
+
 def _title(a: Analysis) -> str:
     t, s = a.table, a.summary
     name = t.name or "sweep"
@@ -141,7 +151,7 @@ def _title(a: Analysis) -> str:
     obj = f"{t.objective or 'value'} ({t.direction})"
     bits = [f"**Objective:** {obj}", f"**Trials:** {s.n_total} ({s.n_valued} with a result)"]
     if s.n_valued:
-        bits.append(f"**Best:** {_v(s.best_value)} (trial #{s.best_number})")
+        bits.append(f"**Best:** {_v(s.best_value)} (trial {_trial(t, s.best_number)})")
     if s.baseline is not None:
         bits.append(f"**Baseline:** {_v(s.baseline)}")
     if s.target is not None:
@@ -155,7 +165,7 @@ def _title(a: Analysis) -> str:
 
 
 def _summary(a: Analysis) -> str:
-    s = a.summary
+    s, t = a.summary, a.table
     rows: list[list[Any]] = [
         ["Trials", s.n_total],
         ["Completed", s.counts["complete"]],
@@ -164,7 +174,7 @@ def _summary(a: Analysis) -> str:
         ["Running", s.counts["running"]],
         ["Incomplete", s.counts["incomplete"]],
         ["With a result", s.n_valued],
-        ["Best", f"{_v(s.best_value)} (trial #{s.best_number})" if s.n_valued else "—"],
+        ["Best", f"{_v(s.best_value)} (trial {_trial(t, s.best_number)})" if s.n_valued else "—"],
         ["Mean ± std", f"{_v(s.mean)} ± {_v(s.std)}" if s.n_valued else "—"],
         ["Total time", _seconds(s.total_time_s)],
         [
@@ -295,7 +305,7 @@ def _top(a: Analysis, n: int) -> str:
     rows = [
         [
             int(r["rank"]),
-            f"#{int(r['number'])}",
+            _trial(t, r["number"]),
             _v(r["value"]),
             *[r[p] for p in t.params],
             *[r[c] for c in extra],
@@ -320,7 +330,10 @@ def _baseline(a: Analysis) -> str:
             "per-param diff; "
             "see *Overall statistics* for the count of trials beating it."
         )
-    out = [head + f"Baseline ({b.source}) vs the best trial #{b.best_number}:\n"]
+    source = b.source
+    if source.startswith("trial #"):  # a trial of the sweep: named as the user names it
+        source = "trial " + _trial(t, source.removeprefix("trial #"))
+    out = [head + f"Baseline ({source}) vs the best trial {_trial(t, b.best_number)}:\n"]
     rows = [
         [
             c.param,
@@ -778,7 +791,8 @@ def _convergence(a: Analysis) -> str:
         out.append("No completed trial: no best-so-far curve.")
     else:
         out.append(
-            f"- Best value {_v(c.best_value)} reached at trial **#{c.best_number}** "
+            f"- Best value {_v(c.best_value)} reached at trial "
+            f"**{_trial(a.table, c.best_number)}** "
             f"({c.best_position} of {c.n_completed} completed trials); "
             f"{c.trials_since_best} completed since."
         )
@@ -959,7 +973,7 @@ def _failures(a: Analysis) -> str:
     shown = bad.head(MAX_ROWS)
     rows = [
         [
-            f"#{int(r['number'])}",
+            _trial(t, r["number"]),
             r["state"] + ("" if r["state"] != "complete" else " (no value)"),
             format_value(r["epochs"]),
             _seconds(float(r["duration_s"])),
@@ -1073,6 +1087,7 @@ def _reproducibility(
         if run:
             out.append("\nEach trial ran (placeholders filled from its params):\n")
             out.append(_fence(shlex.join(str(x) for x in run), "sh"))
+        out.append(_trial_commands(a.table))
         out.append("\nThe spec of the sweep:\n")
         out.append(_fence(spec_yaml(spec), "yaml"))
     else:
@@ -1080,6 +1095,21 @@ def _reproducibility(
             "\nNo spec given: the trials were imported, so the exact training command is unknown."
         )
     return "\n".join(out)
+
+
+def _trial_commands(t: TrialTable) -> str:
+    """Each trial's own lines (cwd, the env kttui set, placeholders filled), recorded at launch."""
+    if "command" not in t.df.columns:
+        return ""
+    rows = t.df[[isinstance(c, str) and bool(c) for c in t.df["command"]]]
+    if rows.empty:
+        return ""
+    shown = rows.head(MAX_ROWS)
+    text = "\n\n".join(
+        f"# trial {_trial(t, r['number'])}\n{r['command']}" for _, r in shown.iterrows()
+    )
+    head = "\nTo re-run a trial by hand (its working directory, the variables kttui set):\n"
+    return head + "\n" + _fence(text, "sh") + _more(len(rows), len(shown), "trials")
 
 
 # ------------------------------------------------------------------ entry

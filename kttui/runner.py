@@ -28,7 +28,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from kttui import __version__
+from kttui import __version__, evaluate, reproduce
 from kttui.backends import backend_class, proctree
 from kttui.backends.base import (
     Backend,
@@ -529,6 +529,9 @@ class Runner:
         cwd = self.launch_dir
         if self.spec.workdir:
             cwd = (self.spec_dir / self.spec.workdir).resolve()
+        reproduce.record(tdir, argv, cwd, env)
+        metrics = (self.spec.metrics.format, self.spec.metrics.pattern)
+        argv = evaluate.wrap(argv, self.spec.evaluate, config, builtins, metrics, tdir)
         return TrialRequest(
             number=number,
             argv=argv,
@@ -647,6 +650,11 @@ class Runner:
             self._feed(r, lines)
         del self.running[r.number]
         self.backend.release(r.handle)
+        tdir = self.session.trial_dir(r.number)
+        ev = evaluate.outcome(tdir) if self.spec.evaluate else None
+        r.log.final.update(ev.final if ev else {})
+        if r.mirror is not None or ev is not None:
+            evaluate.record_final(tdir / "metrics.jsonl", r.log.final)
         value = r.log.value(self.spec.objective.summary)
         duration = time.monotonic() - r.started_mono
         reason = ""
@@ -663,6 +671,8 @@ class Runner:
             state, reason = "fail", st.reason  # preempted, node failure: the scheduler's word
         elif st.exit_code not in (0, None):
             state, reason = "fail", f"exit code {st.exit_code}"
+        elif ev is not None and not ev.ok:  # the training curve stays in the trial
+            state, reason = "fail", evaluate.FAILED
         elif value is None:
             state = "fail"
             reason = f"no value for {self.spec.objective.metric!r} ({len(r.log.epochs)} epochs read"
@@ -672,7 +682,9 @@ class Runner:
         else:
             state = "complete"
         tail = (
-            last_lines(self.session.trial_dir(r.number) / "stderr.log", STDERR_TAIL_LINES)
+            last_lines(
+                tdir / (evaluate.LOG if ev and not ev.ok else "stderr.log"), STDERR_TAIL_LINES
+            )
             if state == "fail"
             else []
         )

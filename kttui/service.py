@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kttui import pyktlines
 from kttui.metricparse import EpochLog, LineParser
 from kttui.session import ACTIVE_STATES, Session, SessionError, list_sessions, read_json
 from kttui.tail import FileTail, last_lines
@@ -583,17 +584,29 @@ class Issue:
         return f"{where}{self.path + ': ' if self.path else ''}{self.message}"
 
 
-def space_params(session: Session) -> list[str]:
-    """The names of the params a session varies (its spec's ``space``), in spec order."""
+def _spec_data(session: Session) -> dict[str, Any]:
+    """The session's frozen spec as plain YAML data ({} when unreadable or imported)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
         data = YAML(typ="safe", pure=True).load(session.spec_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, YAMLError):
-        return []
-    space = data.get("space") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def space_params(session: Session) -> list[str]:
+    """The names of the params a session varies (its spec's ``space``), in spec order."""
+    space = _spec_data(session).get("space")
     return [str(k) for k in space] if isinstance(space, dict) else []
+
+
+def curve_label(session: Session, metric: str) -> str:
+    """The name per-epoch curves of ``metric`` get (pykt's validauc is a best-so-far value)."""
+    metrics = _spec_data(session).get("metrics")
+    fmt = metrics.get("format") if isinstance(metrics, dict) else None
+    return pyktlines.curve_label(metric, str(fmt or "jsonl"))
 
 
 def validate_spec_text(text: str, filename: str = "<spec>") -> list[Issue]:

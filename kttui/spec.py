@@ -301,6 +301,11 @@ class Spec(_Model):
         min_length=1,
         description="argv list; {param} placeholders are replaced, never run through a shell",
     )
+    evaluate: list[list[str]] = Field(
+        default_factory=list,
+        description="argv lists run after training succeeds, in the trial's slot with the same "
+        "placeholders (e.g. pykt's wandb_predict.py); their metric lines become final metrics",
+    )
     pass_params: Literal["auto", "flags", "none"] = Field(
         default="auto",
         description=(

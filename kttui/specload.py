@@ -23,6 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kttui.metricparse import PYKT_METRICS
+from kttui.pyktlines import PYKT_TEST
 from kttui.space import SearchSpace, compile_space, float_grid
 from kttui.spec import (
     BUILTIN_PLACEHOLDERS,
@@ -274,12 +275,17 @@ def _check_ranges(spec: Spec) -> Iterable[tuple[Loc, str]]:
 
 def _check_command(spec: Spec) -> Iterable[tuple[Loc, str]]:
     known = set(spec.all_names) | set(BUILTIN_PLACEHOLDERS)
-    for i, arg in enumerate(spec.command):
-        for match in PLACEHOLDER_RE.finditer(arg.replace("{{", "").replace("}}", "")):
-            if match.group(1) not in known:
-                close = difflib.get_close_matches(match.group(1), sorted(known), n=1)
-                hint = f" (did you mean {{{close[0]}}}?)" if close else ""
-                yield ("command", i), f"unknown placeholder {{{match.group(1)}}}{hint}"
+    argvs: list[tuple[Loc, list[str]]] = [(("command",), spec.command)]
+    argvs += [(("evaluate", j), argv) for j, argv in enumerate(spec.evaluate)]
+    for where, argv in argvs:
+        if not argv or not argv[0].strip():
+            yield where, "the program (first element) is empty"
+        for i, arg in enumerate(argv):
+            for match in PLACEHOLDER_RE.finditer(arg.replace("{{", "").replace("}}", "")):
+                if match.group(1) not in known:
+                    close = difflib.get_close_matches(match.group(1), sorted(known), n=1)
+                    hint = f" (did you mean {{{close[0]}}}?)" if close else ""
+                    yield (*where, i), f"unknown placeholder {{{match.group(1)}}}{hint}"
 
 
 def check_config(
@@ -318,10 +324,17 @@ def _check_metrics(spec: Spec) -> Iterable[tuple[Loc, str]]:
             )
     elif m.pattern is not None:
         yield ("metrics", "pattern"), "a pattern is only used with format: regex"
-    if m.format == "pykt" and spec.objective.metric not in PYKT_METRICS:
+    if m.format == "pykt" and spec.objective.metric not in (*PYKT_METRICS, *PYKT_TEST):
         yield (
             ("objective", "metric"),
-            f"pykt lines report {', '.join(PYKT_METRICS)}; not {spec.objective.metric!r}",
+            f"pykt lines report {', '.join(PYKT_METRICS + PYKT_TEST)}; "
+            f"not {spec.objective.metric!r}",
+        )
+    elif m.format == "pykt" and spec.objective.metric in PYKT_TEST and not spec.evaluate:
+        yield (
+            ("objective", "metric"),
+            f"{spec.objective.metric!r} comes from pykt's evaluation: add an `evaluate` "
+            "command (wandb_predict.py on the trial's save dir)",
         )
 
 

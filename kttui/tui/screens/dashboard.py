@@ -184,7 +184,7 @@ class DashboardScreen(Screen[None]):
         self.gpus: GpuSnapshot | None = None
         self.data = ChartData(
             curves=self.curves,
-            metric=self.metric,
+            metric=service.curve_label(session, self.metric),
             maximize=self.maximizing,
             baseline=self.baseline,
             target=self.target,
