@@ -179,7 +179,13 @@ def first_frame_of_attach(store: Path, session: str, size: tuple[int, int]) -> f
                 break
     finally:
         os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
+        deadline = time.monotonic() + 5
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
         os.close(fd)
     return took
 
@@ -197,8 +203,10 @@ def main() -> None:
     session = write_demo_session(tmp, trials=TRIALS, epochs=EPOCHS, running=RUNNING)
     print(f"wrote a synthetic session in {time.perf_counter() - t0:.1f} s: {session.path}")
     try:
-        for size in ((80, 24), (160, 48)):
-            asyncio.run(measure(tmp, session.path, size))
+        sizes = os.environ.get("BENCH_SIZES", "80x24,160x48")  # e.g. BENCH_SIZES=80x24
+        for size in sizes.split(","):
+            w, h = (int(v) for v in size.split("x"))
+            asyncio.run(measure(tmp, session.path, (w, h)))
         attach = [first_frame_of_attach(tmp, session.id, (80, 24)) for _ in range(3)]
         imports = [import_textual() for _ in range(3)]
         print("-- kttui attach in a pty (80x24), process start to first frame, 3 runs")
