@@ -1168,10 +1168,16 @@ def render_report(
     return render_analysis(analysis, spec=spec, top_n=top_n, command=command)
 
 
-def render_recommendations(table: TrialTable, *, spec: dict[str, Any] | None = None) -> str:
+def recommendations_analysis(table: TrialTable, *, spec: dict[str, Any] | None = None) -> Analysis:
+    """The analysis behind the advice pane (the console also draws its importance)."""
+    return analyze(_with_spec(table, spec), baseline_params=_baseline_params(spec))
+
+
+def render_recommendations(
+    table: TrialTable, *, spec: dict[str, Any] | None = None, analysis: Analysis | None = None
+) -> str:
     """The console's advice pane: the report's findings and elite analysis, same functions."""
-    table = _with_spec(table, spec)
-    a = analyze(table, baseline_params=_baseline_params(spec))
+    a = analysis if analysis is not None else recommendations_analysis(table, spec=spec)
     return "\n".join(["## Findings", "", *_findings(a), "", _elite(a)])
 
 

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Markdown, Static
 from textual.worker import get_current_worker
 
 from kttui import service
+from kttui.chartdata import TOP_K, top_trials
 from kttui.service import (
     GpuSnapshot,
     LogFollower,
@@ -33,7 +34,6 @@ from kttui.service import (
     SessionDelta,
     SessionWatcher,
     TrialRow,
-    format_value,
 )
 from kttui.session import Session
 from kttui.tui.messages import (
@@ -49,6 +49,7 @@ from kttui.tui.messages import (
 from kttui.tui.screens.dialogs import ConfirmScreen
 from kttui.tui.widgets.charts import CHARTS, TITLES, ChartData, ChartPane
 from kttui.tui.widgets.gpu_pane import GpuPane
+from kttui.tui.widgets.header import HeaderInfo, SessionHeader, elapsed_and_eta, parse_ts
 from kttui.tui.widgets.log_pane import LogPane
 from kttui.tui.widgets.trial_table import TrialTable
 
@@ -116,6 +117,30 @@ class DashboardScreen(Screen[None]):
             show=False,
             tooltip="Slice plot of the next param",
         ),
+        Binding(
+            "b",
+            "pair_view",
+            "Pair view",
+            id="dashboard.pair",
+            show=False,
+            tooltip="Pair view: mean objective per cell of two params (b: next second param)",
+        ),
+        Binding(
+            "l",
+            "toggle_legend",
+            "Legend",
+            id="dashboard.legend",
+            show=False,
+            tooltip="Show or hide the chart legend (drawn below the chart)",
+        ),
+        Binding(
+            "w",
+            "toggle_wrap",
+            "Wrap log",
+            id="dashboard.wrap",
+            show=False,
+            tooltip="Wrap the log's long lines, or scroll them sideways",
+        ),
         Binding("slash", "filter", "Filter", id="dashboard.filter", tooltip="Filter the trials"),
         Binding(
             "o",
@@ -169,6 +194,7 @@ class DashboardScreen(Screen[None]):
         self.baseline = float(baseline) if isinstance(baseline, int | float) else None
         target = info.get("target")
         self.target = float(target) if isinstance(target, int | float) else None
+        self._created_ts = parse_ts(info.get("created"))
         self.params = service.space_params(session)
         self.curves: dict[int, list[tuple[int, float]]] = {}
         self._loaded_curves: list[int] = []
@@ -188,12 +214,14 @@ class DashboardScreen(Screen[None]):
             maximize=self.maximizing,
             baseline=self.baseline,
             target=self.target,
+            baseline_label=str((info.get("baseline") or {}).get("label") or "baseline"),
             params=self.params,
+            log_params=service.log_params(session),
         )
 
     # -- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static(id="session-bar")
+        yield SessionHeader(id="session-bar")
         yield Static(id="pane-tabs")
         with Container(id="panes"):
             with Vertical(id="pane-trials", classes="pane"):
@@ -277,40 +305,23 @@ class DashboardScreen(Screen[None]):
     # -- the session bar ----------------------------------------------------------------
     def _update_bar(self) -> None:
         counts, best, runner = self.counts, self.best, self.runner
-        style = {
-            "running": "bold cyan",
-            "paused": "bold yellow",
-            "crashed": "bold red",
-            "finished": "green",
-        }.get(runner.state, "magenta")
-        total = sum(counts.values())
-        budget = f"/{runner.budget}" if runner.budget else ""
-        head: list[tuple[str, str] | str] = [(self.session.id, "bold"), "  ", (runner.state, style)]
-        if best is not None:
-            head += ["  best ", (f"{self.metric} {format_value(best.value)}", "bold")]
-            head.append(f" #{best.number}")
-        long: list[tuple[str, str] | str] = [
-            f"  {total}{budget} trials: ",
-            (f"{counts.get('complete', 0)} done", "green"),
-            (f" {counts.get('running', 0)} run", "cyan"),
-            (f" {counts.get('pruned', 0)} pruned", "yellow"),
-            (f" {counts.get('fail', 0)} fail", "red"),
-        ]
-        if self.baseline is not None:
-            long.append((f"  baseline {format_value(self.baseline)}", "dim"))
-        if runner.reason and runner.state != "running":
-            long.append((f"  ({runner.reason})", "dim"))
-        text = Text.assemble(*head, *long)
-        if text.cell_len > self.size.width - 2:
-            short: list[tuple[str, str] | str] = [
-                f"  {total}{budget}",
-                (f" ✓{counts.get('complete', 0)}", "green"),
-                (f" ▶{counts.get('running', 0)}", "cyan"),
-                (f" ✂{counts.get('pruned', 0)}", "yellow"),
-                (f" ✗{counts.get('fail', 0)}", "red"),
-            ]
-            text = Text.assemble(*head, *short)
-        self.query_one("#session-bar", Static).update(text)
+        rows = self.query_one(TrialTable).rows_by_number.values()
+        elapsed, eta = elapsed_and_eta(
+            self._created_ts, rows, counts, runner.budget, alive=runner.alive
+        )
+        info = HeaderInfo(
+            name=self.session.id,
+            state=runner.state,
+            counts=dict(counts),
+            budget=runner.budget,
+            metric=self.metric,
+            best_value=best.value if best is not None else None,
+            best_trial=best.number if best is not None else None,
+            elapsed_s=elapsed,
+            eta_s=eta,
+            reason=runner.reason if runner.state != "running" else "",
+        )
+        self.query_one(SessionHeader).show(info)
 
     def watch_runner(self) -> None:
         if self.is_mounted:
@@ -327,6 +338,7 @@ class DashboardScreen(Screen[None]):
         next_gpu = next_stats = 0.0
         stats_for = -1
         loading: set[int] = set()
+        backend = service.session_backend(self.session)
         try:
             while not worker.is_cancelled:
                 delta = watcher.poll()
@@ -359,16 +371,24 @@ class DashboardScreen(Screen[None]):
                 now = time.monotonic()
                 if now >= next_gpu:
                     next_gpu = now + GPU_EVERY_S
-                    self.post_message(GpuPolled(service.gpu_snapshot(watcher.rows.values())))
+                    self.post_message(
+                        GpuPolled(service.gpu_snapshot(watcher.rows.values(), backend=backend))
+                    )
+                    for number in top_trials(watcher.rows.values(), TOP_K, watcher.maximize):
+                        known = number in watcher.series or number in self.curves
+                        if not known and number not in loading:
+                            loading.add(number)
+                            series = service.read_series(self.session, number, watcher.metric)
+                            self.post_message(CurveLoaded(number, series))
                 counts = watcher.counts()
                 done = counts.get("complete", 0) + counts.get("fail", 0)
                 if done != stats_for and now >= next_stats:
                     stats_for, next_stats = done, now + STATS_EVERY_S
                     rows = list(watcher.rows.values())
-                    markdown = service.recommendations_markdown(
+                    stats = service.session_stats(
                         self.session, rows, maximize=watcher.maximize, metric=watcher.metric
                     )
-                    self.post_message(StatsReady(markdown, service.importance(rows)))
+                    self.post_message(StatsReady(stats.markdown, stats.analysis))
                 worker.cancelled_event.wait(self.poll_s)
         finally:
             watcher.close()
@@ -418,11 +438,7 @@ class DashboardScreen(Screen[None]):
         log = self.query_one(LogPane)
         if message.reset:
             log.show_trial(message.number)
-            self.query_one("#pane-log").border_title = (
-                f"Log: trial {message.number} (stdout, err│ stderr)"
-                if message.number is not None
-                else "Log"
-            )
+            self.query_one("#pane-log").border_title = log.title()
         if message.number == log.trial:
             log.add(message.lines)
             if message.reset and not message.lines and message.number is not None:
@@ -442,7 +458,7 @@ class DashboardScreen(Screen[None]):
 
     def on_stats_ready(self, message: StatsReady) -> None:
         self.query_one("#advice", Markdown).update(message.markdown)
-        self.data.importance = message.importance
+        self.data.analysis = message.analysis
         self.query_one(ChartPane).invalidate()
 
     @on(TrialTable.TrialHighlighted)
@@ -541,7 +557,8 @@ class DashboardScreen(Screen[None]):
         self.run_command("export", "export")
 
     def action_cycle_chart(self) -> None:
-        self.chart_kind = CHARTS[(CHARTS.index(self.chart_kind) + 1) % len(CHARTS)]
+        index = CHARTS.index(self.chart_kind) if self.chart_kind in CHARTS else -1
+        self.chart_kind = CHARTS[(index + 1) % len(CHARTS)]
         self.query_one("#pane-chart").border_title = self._chart_title()
         if self.narrow and self.current_pane != "chart":
             self._show_pane("chart")
@@ -550,11 +567,30 @@ class DashboardScreen(Screen[None]):
         if self.params:
             index = self.params.index(self.slice_param) if self.slice_param in self.params else -1
             self.slice_param = self.params[(index + 1) % len(self.params)]
-        if self.chart_kind != "slice":
+        if self.chart_kind not in ("slice", "pair"):
             self.chart_kind = "slice"
             self.query_one("#pane-chart").border_title = self._chart_title()
         if self.narrow and self.current_pane != "chart":
             self._show_pane("chart")
+
+    def action_pair_view(self) -> None:
+        chart = self.query_one(ChartPane)
+        if self.chart_kind == "pair":
+            chart.next_pair_param()
+        else:
+            self.chart_kind = "pair"
+            self.query_one("#pane-chart").border_title = self._chart_title()
+        if self.narrow and self.current_pane != "chart":
+            self._show_pane("chart")
+
+    def action_toggle_legend(self) -> None:
+        chart = self.query_one(ChartPane)
+        chart.legend = not chart.legend
+
+    def action_toggle_wrap(self) -> None:
+        log = self.query_one(LogPane)
+        log.toggle_wrap()
+        self.query_one("#pane-log").border_title = log.title()
 
     def action_filter(self) -> None:
         if self.narrow:
