@@ -14,6 +14,7 @@ from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
 from kttui.service import Importance, TrialRow, best_so_far, slice_points
+from kttui.tui.guard import one_line, record
 
 CHARTS = ("curves", "best", "slice", "importance")
 TITLES = {
@@ -97,7 +98,12 @@ class ChartPane(PlotextPlot):
             "slice": self._slice,
             "importance": self._importance,
         }[self.kind]
-        draw(data)
+        try:
+            draw(data)
+        except Exception as exc:  # one line in the pane; the console goes on
+            plt.clear_figure()
+            plt.title(one_line("chart", exc))
+            record(self, "chart", exc)
         self.refresh()
 
     def _empty(self, title: str, why: str) -> None:
@@ -108,7 +114,9 @@ class ChartPane(PlotextPlot):
         numbers = [n for n in data.curves if data.curves[n]]
         running = [n for n in numbers if n in data.rows and data.rows[n].state == "running"]
         chosen = running[-MAX_CURVES + 1 :]
-        if self.selected is not None and self.selected in data.curves:
+        # a running trial with no epoch yet has an empty curve: plotext fails on a
+        # labelled series without points (IndexError), so only curves with points
+        if self.selected is not None and self.selected in numbers:
             chosen = [n for n in chosen if n != self.selected] + [self.selected]
         if not chosen:
             self._empty("learning curves", "no epochs yet for the selected or running trials")
