@@ -40,6 +40,7 @@ from kttui.backends.base import (
 from kttui.command import build_argv
 from kttui.control import socket_path_for
 from kttui.diskfull import DiskGuard
+from kttui.failstreak import FailStreak, Outcome
 from kttui.metricparse import EpochLog, LineParser
 from kttui.proposer import ATTR, Prepared, Proposer, identity_of
 from kttui.pruning import make_pruner
@@ -118,6 +119,7 @@ class Runner:
         info = session.info()
         self.launch_dir = Path(info.get("launch_dir") or os.getcwd())
         self.spec_dir = Path(info.get("spec_dir") or self.launch_dir)
+        self.failstreak = FailStreak(self.spec.resources.pause_after_failures)
 
     # -- set-up ----------------------------------------------------------------
     def _open_study(self) -> None:
@@ -730,10 +732,23 @@ class Runner:
             slot=r.handle.slot,
             duration_s=round(duration, 3),
         )
+        if r.stop_reason is None:
+            self._check_failstreak(
+                Outcome(r.number, state == "fail", st.exit_code, len(r.log.epochs), tail)
+            )
         retryable = state == "fail" and r.stop_reason not in ("killed by user", "runner shut down")
         if retryable and self.state != "shutdown":
             self._maybe_retry(r.number, r.params, r.attempt, r.identity)
         self._notify()
+
+    def _check_failstreak(self, outcome: Outcome) -> None:
+        """Pause launching when the first trials all fail the same way before any epoch."""
+        streak = self.failstreak.add(outcome)
+        if streak is not None and self.state == "running":
+            self.state, self.reason = "paused", streak.reason
+            tail = list(streak.stderr_tail)
+            self.session.append_event("pause", reason=self.reason, stderr_tail=tail)
+            self._write_runner()
 
     def _check_stop(self, number: int, value: float | None, config: dict[str, Any]) -> None:
         """Apply ``stop_when`` after a completed trial: no new launches once a rule fires."""
@@ -889,6 +904,7 @@ class Runner:
         elif cmd == "resume":
             if self.state == "paused":
                 self.state, self.reason = "running", ""
+                self.failstreak.reset()
         elif cmd == "stop":
             if self.state in ("running", "paused"):
                 self.state, self.reason = "stopping", "stopped by user"

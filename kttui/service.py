@@ -571,17 +571,23 @@ def resume(session: Session) -> str:
 # --------------------------------------------------------------------- specs
 SPEC_TEMPLATE = """\
 # A kttui sweep spec (`kttui validate` checks it; the README lists every key).
+# It runs as it stands (ctrl+l): kttui's embedded knowledge-tracing trainer on
+# synthetic students (needs `pip install 'kttui[kt]'`). Put your own training
+# program in `command`; it reads its params as `--name value` (pass_params: flags).
 name: my-sweep
 objective: {metric: val_auc, direction: maximize, summary: best}
-command: [python, train.py]
+command: ["{python}", -m, kttui.kt.train, --data, synthetic, --n_students, "400",
+          --seq_len, "50", --data_seed, "0", --data-cache, "{session_dir}/../.cache/kt",
+          --out, "{trial_dir}"]
 pass_params: flags
 space:
-  lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
-  dropout: {type: float, low: 0.0, high: 0.5, step: 0.05}
-fixed: {epochs: 20}
-strategy: {sampler: tpe, n_trials: 40, seed: 0}
-pruner: {type: median, min_epochs: 3}
-resources: {backend: local, gpus: auto, trials_per_gpu: 1}
+  model: {type: categorical, choices: [dkt, sakt]}
+  learning_rate: {type: float, low: 1.0e-4, high: 3.0e-2, log: true}
+  dropout: {type: float, low: 0.0, high: 0.5, step: 0.1}
+fixed: {epochs: 4, patience: 2, batch_size: 64, d_model: 32, d_ff: 64, n_heads: 4, seed: 0}
+strategy: {sampler: tpe, n_trials: 12, seed: 0}
+pruner: {type: median, min_epochs: 2}
+resources: {backend: local, gpus: auto, cpu_slots: auto, timeout_min: 10}
 """
 
 

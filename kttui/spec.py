@@ -287,6 +287,14 @@ class Resources(_Model):
         default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a trial"
     )
     slurm: Slurm | None = Field(default=None, description="sbatch options (backend: slurm)")
+    pause_after_failures: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "pause launching when the first N trials all fail the same way before any epoch "
+            "(a broken command burns no more slots); 0 = never"
+        ),
+    )
 
 
 class Spec(_Model):

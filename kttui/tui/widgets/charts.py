@@ -32,6 +32,7 @@ from kttui.chartdata import (
     slice_points,
 )
 from kttui.service import TrialRow, format_value
+from kttui.tui.guard import one_line, record
 from kttui.tui.widgets.pair_view import importance_text, pair_text
 
 CHARTS = ("curves", "best", "slice", "importance")
@@ -180,12 +181,21 @@ class ChartPane(Vertical):
         plot.display, text.display = not textual, textual
         legend: list[tuple[str, str]] = []
         if textual:
-            text.update(self._text_chart())
+            try:
+                text.update(self._text_chart())
+            except Exception as exc:  # one line in the pane; the console goes on
+                text.update(record(self, "chart", exc))
         else:
             plt = plot.plt
             plt.clear_figure()
             draw = {"curves": self._curves, "best": self._best, "slice": self._slice}
-            legend = draw.get(self.kind, self._curves)(plt, self.data)
+            try:
+                legend = draw.get(self.kind, self._curves)(plt, self.data)
+            except Exception as exc:  # one line in the pane; the console goes on
+                plt.clear_figure()
+                plt.title(one_line("chart", exc))
+                record(self, "chart", exc)
+                legend = []
             plot.refresh()
         box = self.query_one("#chart-legend", Static)
         box.display = bool(legend) and self.legend
