@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from kttui.safetext import one_line
 from kttui.service import SessionRow, format_value
 
 STATE_STYLES = {
@@ -41,7 +42,7 @@ def _cell(row: SessionRow, column: str) -> Text:
     if column == "state":
         return Text(row.state, style=STATE_STYLES.get(row.state, ""))
     if column == "id":
-        return Text(row.id, no_wrap=True, overflow="ellipsis")
+        return Text(one_line(row.id), no_wrap=True, overflow="ellipsis")
     if column == "created":
         return Text(row.created[5:], no_wrap=True)  # MM-DD HH:MM
     if column == "done":

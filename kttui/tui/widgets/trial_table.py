@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kttui.safetext import one_line
 from kttui.service import TrialRow, format_duration, format_value
 
 STATE_STYLES = {
@@ -250,11 +251,11 @@ class TrialTable(ScrollView, can_focus=True):
 
     def column_label(self, column: str) -> str:
         if column.startswith("p:"):
-            return column[2:]
+            return one_line(column[2:])  # a param name may hold escape codes
         for key, label, _ in FIXED_COLUMNS + TAIL_COLUMNS:
             if key == column:
                 return label
-        return column
+        return one_line(column)
 
     def setup(self, params: Iterable[str]) -> None:
         """The columns: fixed ones, one per param, then time and slot."""
