@@ -72,7 +72,7 @@ def _cell(value: Any) -> str:
 def _one_line_text(frame: pd.DataFrame) -> pd.DataFrame:
     """A CSV export's text cells and headers without escapes, controls or line breaks."""
     out = frame.rename(columns=lambda c: one_line(c) if isinstance(c, str) else c)
-    for col in out.select_dtypes(include="object").columns:
+    for col in [c for c in out.columns if out[c].dtype.kind in "OUS" or out[c].dtype == "string"]:
         out[col] = out[col].map(lambda v: one_line(v) if isinstance(v, str) else v)
     return out
 
