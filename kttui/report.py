@@ -39,10 +39,11 @@ from kttui.analysis.importance import (
 from kttui.analysis.overview import Analysis, analyze
 from kttui.analysis.table import TrialTable, space_from_spec
 from kttui.analysis.topn import effects_frame
-from kttui.analysis.values import format_value
+from kttui.analysis.values import format_value as plain_value
 from kttui.recommend.proposals import proposals_yaml, supplementary_trials
 from kttui.recommend.refine import refined_specs
 from kttui.recommend.yamlstyle import spec_yaml
+from kttui.safetext import md_cell, md_code, md_escape, one_line, strip_controls
 
 #: Longest table a section prints before it says "N more in the CSV export".
 MAX_ROWS = 20
@@ -54,11 +55,23 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 # ------------------------------------------------------------------ helpers
+def format_value(value: Any) -> str:
+    """A value as report prose shows it: compact, escaped for Markdown and HTML."""
+    return md_escape(plain_value(value))
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "—"
-    text = value if isinstance(value, str) else format_value(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_cell(value) if isinstance(value, str) else format_value(value)
+
+
+def _one_line_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV export's text cells and headers without escapes, controls or line breaks."""
+    out = frame.rename(columns=lambda c: one_line(c) if isinstance(c, str) else c)
+    for col in [c for c in out.columns if out[c].dtype.kind in "OUS" or out[c].dtype == "string"]:
+        out[col] = out[col].map(lambda v: one_line(v) if isinstance(v, str) else v)
+    return out
 
 
 def md_table(
@@ -108,7 +121,9 @@ def _more(n_total: int, n_shown: int, what: str) -> str:
 
 
 def _fence(text: str, lang: str = "") -> str:
-    return f"```{lang}\n{text.rstrip()}\n```"
+    run = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)  # a value's ``` stays in
+    fence = "`" * (run + 1)
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
 
 
 def _build_chart(draw: Any) -> str:
@@ -117,9 +132,13 @@ def _build_chart(draw: Any) -> str:
     plt.clear_figure()
     plt.plotsize(CHART_WIDTH, CHART_HEIGHT)
     plt.theme("clear")
-    draw(plt)
-    text = str(plt.build())
-    plt.clear_figure()
+    try:  # plotext fails on extreme values (1e308): the report goes on without the chart
+        draw(plt)
+        text = str(plt.build())
+    except Exception as exc:
+        return f"(chart not drawn: {type(exc).__name__})"
+    finally:
+        plt.clear_figure()
     return "\n".join(line.rstrip() for line in _ANSI.sub("", text).splitlines())
 
 
@@ -224,7 +243,9 @@ def _configuration(a: Analysis, spec: Mapping[str, Any] | None) -> str:
     fixed = dict((spec or {}).get("fixed") or t.fixed)
     out.append("")
     if fixed:
-        out.append("Fixed: " + ", ".join(f"`{k}={format_value(v)}`" for k, v in fixed.items()))
+        out.append(
+            "Fixed: " + ", ".join(md_code(f"{k}={plain_value(v)}") for k, v in fixed.items())
+        )
     else:
         out.append("Fixed: none recorded.")
     if spec:
@@ -239,12 +260,12 @@ def _configuration(a: Analysis, spec: Mapping[str, Any] | None) -> str:
 def _inline(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(
-            f"`{k}: {format_value(v) if not isinstance(v, list | dict) else v}`"
+            md_code(f"{k}: {plain_value(v) if not isinstance(v, list | dict) else v}")
             for k, v in value.items()
         )
     if isinstance(value, list):
-        return ", ".join(f"`{v}`" for v in value)
-    return f"`{value}`"
+        return ", ".join(md_code(str(v)) for v in value)
+    return md_code(str(value))
 
 
 def _space_cells(entry: Mapping[str, Any]) -> list[str]:
@@ -307,7 +328,7 @@ def _top(a: Analysis, n: int) -> str:
             int(r["rank"]),
             _trial(t, r["number"]),
             _v(r["value"]),
-            *[r[p] for p in t.params],
+            *[format_value(r[p]) for p in t.params],  # escaped: values are anyone's text
             *[r[c] for c in extra],
         ]
         for _, r in top.iterrows()
@@ -441,14 +462,15 @@ def _impact_table(a: Analysis, imp: ParamImpact) -> str:
     t = a.table
     title = f"### {imp.param}" + (" (binned)" if imp.binned else "")
     if not imp.varied:
-        only = imp.rows[0].label if imp.rows else "—"
+        only = md_escape(imp.rows[0].label) if imp.rows else "—"
         n = imp.rows[0].n if imp.rows else 0
         return (
             f"{title}\n\nNever varied: every trial used {only} (N={n}). No impact can be measured."
         )
     rows = []
     for r in imp.rows:
-        label = f"**{r.label}**" if r.label == imp.best_label and r.n else r.label
+        text = md_escape(r.label)  # a value label: anyone's text
+        label = f"**{text}**" if r.label == imp.best_label and r.n else text
         rows.append(
             [
                 label,
@@ -531,8 +553,8 @@ def _importance(a: Analysis) -> str:
                     g.test,
                     _p(g.p_value),
                     g.tier,
-                    f"{best.label} ({_v(best.mean)}, n={best.n})",
-                    f"{worst.label} ({_v(worst.mean)}, n={worst.n})",
+                    f"{md_escape(best.label)} ({_v(best.mean)}, n={best.n})",
+                    f"{md_escape(worst.label)} ({_v(worst.mean)}, n={worst.n})",
                     _d(g.delta),
                 ]
             )
@@ -655,13 +677,13 @@ def _action_label(p: EliteParam) -> str:
     if p.action == "narrow":
         if p.elite_low is not None and p.elite_high is not None and not p.elite_counts:
             return f"**narrow** to [{format_value(p.elite_low)}, {format_value(p.elite_high)}]"
-        return f"**narrow** to {', '.join(p.elite_counts)}"
+        return f"**narrow** to {', '.join(md_escape(str(k)) for k in p.elite_counts)}"
     return "keep"
 
 
 def _elite_values(p: EliteParam) -> str:
     if p.elite_counts:
-        return ", ".join(f"{k}×{v}" for k, v in p.elite_counts.items())
+        return ", ".join(f"{md_escape(str(k))}×{v}" for k, v in p.elite_counts.items())
     if p.elite_low is not None and p.elite_high is not None:
         return f"[{format_value(p.elite_low)}, {format_value(p.elite_high)}]"
     return "—"
@@ -1037,7 +1059,7 @@ def _findings(a: Analysis) -> list[str]:
             "weak": " *(not significant)*",
             "fact": "",
         }[f.strength]
-        out.append(f"- {f.text}{tag} — *{f.evidence}*")
+        out.append(f"- {md_escape(f.text)}{tag} — *{md_escape(f.evidence)}*")  # plain prose
     return out
 
 
@@ -1211,7 +1233,7 @@ def render_analysis(
         _recommendations(a, spec),
         _reproducibility(a, spec, command),
     ]
-    return "\n\n".join(s.rstrip() for s in sections if s) + "\n"
+    return strip_controls("\n\n".join(s.rstrip() for s in sections if s) + "\n")
 
 
 def _top_param_section(a: Analysis) -> str:
@@ -1299,7 +1321,7 @@ def export_csv(
                     "param": g.param,
                     "lower": g.lower,
                     "upper": g.upper,
-                    "candidates": " ".join(format_value(v) for v in g.candidates),
+                    "candidates": " ".join(plain_value(v) for v in g.candidates),
                     "near_best": g.near_best,
                 }
                 for g in a.coverage.gaps
@@ -1356,6 +1378,6 @@ def export_csv(
     written: list[Path] = []
     for name, frame in frames.items():
         path = out_dir / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        _one_line_text(frame).to_csv(path, index=False)
         written.append(path)
     return written

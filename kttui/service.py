@@ -14,7 +14,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import shutil
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from kttui import pyktlines
 from kttui.metricparse import EpochLog, LineParser
+from kttui.safetext import format_value, md_code, md_escape, sanitize
 from kttui.session import ACTIVE_STATES, Session, SessionError, list_sessions, read_json
 from kttui.tail import FileTail, last_lines
 
@@ -44,41 +44,7 @@ class ServiceError(Exception):
 
 
 # --------------------------------------------------------------------- text
-_ESCAPES = re.compile(
-    r"\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
-    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST
-    r"|[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC ... ST
-    r"|[ -/]*[0-~])"  # two- and three-byte escapes
-)
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def sanitize(line: str) -> str:
-    """A line of trial output made safe to draw: no escape or control sequences.
-
-    A carriage return redraws a line in a terminal (progress bars); only the
-    text after the last one is kept, which is what a terminal would show.
-    """
-    line = _ESCAPES.sub("", line)
-    if "\r" in line:
-        line = line.rstrip("\r").rsplit("\r", 1)[-1]
-    line = line.replace("\t", "    ")
-    return _CONTROLS.sub("", line)
-
-
-def format_value(value: Any) -> str:
-    """A param or metric value in a few characters."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    return str(value)
+# sanitize and format_value live in kttui.safetext (one copy for console, report, CSV)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -598,6 +564,7 @@ class Issue:
     line: int
     path: str
     message: str
+    column: int = 0  # 1-based column of the offending key (0: unknown)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
@@ -656,7 +623,7 @@ def validate_spec_text(text: str, filename: str = "<spec>") -> list[Issue]:
     try:
         load_spec_text(text, filename)
     except SpecError as exc:
-        return [Issue(i.line, i.path, i.message) for i in exc.issues]
+        return [Issue(i.line, i.path, i.message, i.column) for i in exc.issues]
     return []
 
 
@@ -936,10 +903,6 @@ def gpu_snapshot(rows: Iterable[TrialRow], *, backend: str = "local") -> GpuSnap
 
 
 # --------------------------------------------------------------------- reports
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 #: Below this many completed trials the pane shows the best config only.
 MIN_ANALYSIS_TRIALS = 3
 
@@ -981,7 +944,7 @@ def session_stats(
         best = ordered[0]
         value = format_value(best.value)
         out.append(f"\n### Best config: trial {best.number}, {metric} = {value}\n")
-        out += [f"- `{_md_escape(k)}` = {_md_escape(format_value(v))}" for k, v in best.params]
+        out += [f"- {md_code(k)} = {md_escape(format_value(v))}" for k, v in best.params]
         top = ordered[: max(3, len(ordered) // 10)]
         out.append(f"\n### Per-param values of the top {len(top)} trials\n")
         out.append("| param | best | top range |\n|---|---|---|")
@@ -994,8 +957,8 @@ def session_stats(
                 common = Counter(format_value(v) for v in values).most_common(3)
                 span = ", ".join(f"{v} ×{n}" for v, n in common)
             out.append(
-                f"| {_md_escape(name)} | {_md_escape(format_value(best.param(name)))} "
-                f"| {_md_escape(span)} |"
+                f"| {md_escape(name)} | {md_escape(format_value(best.param(name)))} "
+                f"| {md_escape(span)} |"
             )
     analysis = None
     if len(done) >= MIN_ANALYSIS_TRIALS:
@@ -1018,7 +981,7 @@ def session_stats(
         for reason, n in reasons.most_common(8):
             numbers = [str(r.number) for r in failed if (r.reason or "unknown")[:80] == reason]
             shown = ", ".join(numbers[:6]) + (" …" if len(numbers) > 6 else "")
-            out.append(f"| {_md_escape(reason)} ({n}) | {shown} |")
+            out.append(f"| {md_escape(reason)} ({n}) | {shown} |")
     return Stats("\n".join(out) + "\n", analysis)
 
 

@@ -125,8 +125,12 @@ def test_export_report_writes_markdown(tmp_path: Path) -> None:
 
 def test_validate_and_template() -> None:
     assert service.validate_spec_text(service.SPEC_TEMPLATE) == []
-    issues = service.validate_spec_text(service.SPEC_TEMPLATE.replace("low: 0.0", "lo: 0.0"))
-    assert {i.line for i in issues} == {8}
+    assert "low: 0.0" in service.SPEC_TEMPLATE
+    line = service.SPEC_TEMPLATE.splitlines().index(
+        next(x for x in service.SPEC_TEMPLATE.splitlines() if "low: 0.0" in x)
+    )
+    issues = service.validate_spec_text(service.SPEC_TEMPLATE.replace("low: 0.0", "lo: 0.0", 1))
+    assert {i.line for i in issues} == {line + 1}
     assert any("unknown key 'lo'" in str(i) for i in issues)
 
 

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from kttui.safetext import one_line
 from kttui.service import SessionRow, format_value
 from kttui.tui.widgets.header import middle_ellipsis
 
@@ -62,7 +63,7 @@ def _cell(row: SessionRow, column: str, label: str | None = None) -> Text:
     if column == "state":
         return Text(row.state, style=STATE_STYLES.get(row.state, ""))
     if column == "id":
-        return Text(label or row.id, no_wrap=True)
+        return Text(one_line(label or row.id), no_wrap=True)
     if column == "created":
         return Text(row.created[5:], no_wrap=True)  # MM-DD HH:MM
     if column == "done":

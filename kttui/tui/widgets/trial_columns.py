@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.text import Text
 
+from kttui.safetext import one_line
 from kttui.service import TrialRow, format_duration, format_value
 
 STATE_STYLES = {
@@ -218,11 +219,11 @@ def column_widths(
 def column_label(column: str) -> str:
     """A column's header: a param's name, or the fixed column's short label."""
     if column.startswith("p:"):
-        return column[2:]
+        return one_line(column[2:])  # a param name may hold escape codes
     for key, label, _ in FIXED_COLUMNS + TAIL_COLUMNS:
         if key == column:
             return label
-    return column
+    return one_line(column)
 
 
 def header_cells(
