@@ -72,12 +72,12 @@ def main(argv: list[str]) -> int:
         print(f"kttui: cannot write {exit_path}: {exc}", file=sys.stderr)
     if returncode >= 0:
         return returncode
-    sig = -returncode
+    died_of = -returncode
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the trial dumped core already, if at all
-    if sig not in (signal.SIGKILL, signal.SIGSTOP):
-        signal.signal(sig, signal.SIG_DFL)
-    os.kill(os.getpid(), sig)
-    return 128 + sig
+    if died_of not in (signal.SIGKILL, signal.SIGSTOP):
+        signal.signal(died_of, signal.SIG_DFL)
+    os.kill(os.getpid(), died_of)
+    return 128 + died_of
 
 
 if __name__ == "__main__":

@@ -101,6 +101,7 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
     t0 = time.monotonic()
     session = start(write_spec(root, "chaos"), store)
     killed = 0
+    gaps = []  # kill -> the resumed runner reports running
     for moment in moments:
         time.sleep(max(0.0, moment - (time.monotonic() - t0)))
         info = session.runner() or {}
@@ -108,12 +109,14 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
             break  # finished before this moment came
         os.kill(int(info["pid"]), 9)
         killed += 1
+        t_kill = time.monotonic()
         deadline = time.monotonic() + 5
         while session.state() != "crashed" and time.monotonic() < deadline:
             time.sleep(0.01)
         proc = kttui("resume", session.id, "--sessions-dir", str(store))
         if proc.returncode != 0:
             raise SystemExit(f"resume failed: {proc.stderr}")
+        gaps.append(time.monotonic() - t_kill)
     wait_state(session, ("finished", "stopped"))
     wall = time.monotonic() - t0
     study = optuna.load_study(study_name="chaos", storage=f"sqlite:///{session.db_path}")
@@ -131,6 +134,7 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
         "twice": sum(1 for c in launched.values() if c > 1),
         "orphans": len(orphans),
         "wall": wall,
+        "gap": statistics.mean(gaps) if gaps else 0.0,
     }
 
 
@@ -183,7 +187,10 @@ def main() -> None:
     print(f"chaos: 24 trials x 4 x 0.5 s epochs, 4 fake GPUs, retries 0 (seed {seed}, {root})")
     calm = undisturbed(root)
     result = chaos(root, calm, args.kills, random.Random(seed))
-    print(f"  kill -9 of the runner + resume: {result['killed']} times")
+    print(
+        f"  kill -9 of the runner + resume: {result['killed']} times "
+        f"(kill to resumed runner running: {result['gap']:.1f} s on average)"
+    )
     print(f"  COMPLETE: {result['complete']}/24 (goal 24); other: {result['states']}")
     print(f"  configs evaluated twice: {result['twice']} (goal 0)")
     print(f"  orphan processes: {result['orphans']} (goal 0)")
