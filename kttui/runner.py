@@ -298,9 +298,6 @@ class Runner:
             group=t.user_attrs.get(f"{ATTR}group"),
             counted=bool(status.get("counted") or t.user_attrs.get(f"{ATTR}counted")),
         )
-        lines = self.running[t.number].tail.drain()
-        if lines:  # what it wrote while no runner watched: recorded, never judged by the pruner
-            self._feed(self.running[t.number], lines, prune=False)
         self.session.append_event("reattach", trial=t.number, job=handle.job_id)
         return True
 
@@ -668,7 +665,7 @@ class Runner:
             if lines:
                 self._feed(r, lines)
 
-    def _feed(self, r: Running, lines: list[str], prune: bool = True) -> None:
+    def _feed(self, r: Running, lines: list[str]) -> None:
         new = []
         for line in lines:
             record = r.log.feed(self.parser.parse(line))
@@ -685,8 +682,11 @@ class Runner:
             value = values.get(metric)
             if value is None or value != value or value in (float("inf"), float("-inf")):
                 continue
-            judge = prune and self.spec.pruner.type != "none"
-            self.worker.post(self._judge, r.trial, epoch, value, judge, then=self._pruned(r))
+            if self.spec.pruner.type == "none":  # a report alone waits for nothing: posted
+                self.worker.post(self._judge, r.trial, epoch, value, False)
+                continue
+            # the pruner's verdict is needed now (it reads the study): in order, then waited for
+            self._pruned(r)(self.worker.run(self._judge, r.trial, epoch, value, True))
         self._write_status(r, "running")
         self._notify()
 
