@@ -4,19 +4,26 @@ Slots are fixed when the backend starts: ``trials_per_gpu`` slots per GPU, or
 disjoint groups of ``gpus_per_trial`` GPUs, or CPU slots when there is no GPU.
 Each trial runs in its own session (``setsid``) so a stop reaches its whole
 process group, and leftover descendants are found by token (see proctree).
+
+Trials outlive a crashed runner: each runs under a small wrapper
+(:mod:`kttui.backends.trialexit`) that writes its exit status to the trial
+directory, so a restarted runner reattaches to the live ones (by pid and start
+time) and learns how the others ended while it was down.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kttui.backends import proctree
+from kttui.backends import proctree, trialexit
 from kttui.backends.base import (
     TOKEN_ENV,
     Backend,
@@ -28,6 +35,9 @@ from kttui.backends.base import (
     TrialRequest,
 )
 from kttui.backends.gpus import detect_gpus
+from kttui.backends.trialexit import read_record
+
+EXIT_FILE = "exit.json"
 
 
 @dataclass(frozen=True)
@@ -40,10 +50,38 @@ class Slot:
 @dataclass
 class _Job:
     handle: Handle
-    proc: subprocess.Popen[bytes]
-    slot: Slot
+    proc: subprocess.Popen[bytes] | None  # None: reattached, started by an earlier runner
+    slot: Slot | None  # None: it had ended before we reattached; its slot is free
     kill_at: float | None = None
     status: JobStatus | None = None
+
+    @property
+    def pid(self) -> int:
+        return int(self.handle.data["pid"])
+
+
+def _check_program(request: TrialRequest) -> None:
+    """The errors Popen would give, found before the wrapper hides them behind its own start."""
+    if not request.cwd.is_dir():
+        raise BackendError(f"cannot start trial: bad working directory {request.cwd}")
+    prog = request.argv[0]
+    if "/" in prog:
+        path = request.cwd / prog
+        if not path.exists():
+            raise BackendError(f"cannot start trial: no such program {prog!r}")
+        if path.is_dir() or not os.access(path, os.X_OK):
+            raise BackendError(f"cannot start trial: {prog!r} is not executable")
+    elif shutil.which(prog, path=request.env.get("PATH", os.defpath)) is None:
+        raise BackendError(f"cannot start trial: no such program {prog!r}")
+
+
+def _status_of(record: tuple[int | None, int | None]) -> JobStatus:
+    code, sig = record
+    if sig is not None:
+        with contextlib.suppress(ValueError):
+            return JobStatus("done", None, sig, signal.Signals(sig).name)
+        return JobStatus("done", None, sig, f"signal {sig}")
+    return JobStatus("done", code, None)
 
 
 def plan_slots(config: BackendConfig, gpus: list[GpuInfo], cpu_count: int) -> list[Slot]:
@@ -94,6 +132,7 @@ def plan_slots(config: BackendConfig, gpus: list[GpuInfo], cpu_count: int) -> li
 class LocalBackend(Backend):
     name = "local"
     supports_gpus = True
+    supports_reattach = True
 
     def __init__(self, config: BackendConfig) -> None:
         super().__init__(config)
@@ -120,10 +159,16 @@ class LocalBackend(Backend):
         env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot.gpus))
         env["KTTUI_SLOT"] = slot.name
         env.setdefault("KTTUI_NUM_THREADS", str(slot.threads))
+        _check_program(request)
+        exit_file = request.trial_dir / EXIT_FILE
+        with contextlib.suppress(FileNotFoundError):
+            exit_file.unlink()  # a retry in the same directory starts without a record
+        # by path, without site (-I -S): the wrapper needs the standard library only
+        wrapper = [sys.executable, "-I", "-S", trialexit.__file__, str(exit_file), "--"]
         try:
             with open(request.stdout, "ab") as out, open(request.stderr, "ab") as err:
                 proc = subprocess.Popen(
-                    request.argv,
+                    wrapper + request.argv,
                     cwd=request.cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -150,7 +195,12 @@ class LocalBackend(Backend):
             gpus=list(slot.gpus),
             token=request.token,
             submitted=time.time(),
-            data={"pid": proc.pid, "pgid": proc.pid},
+            data={
+                "pid": proc.pid,
+                "pgid": proc.pid,
+                "pid_start": proctree.start_time(proc.pid),
+                "exit_file": str(exit_file),
+            },
         )
         self._jobs[handle.job_id] = _Job(handle, proc, slot)
         return handle
@@ -164,8 +214,8 @@ class LocalBackend(Backend):
                 out[handle.job_id] = JobStatus("done", None, None, "unknown to this runner")
                 continue
             if job.status is None:
-                code = job.proc.poll()
-                if code is None:
+                ended = self._ended(job)
+                if ended is None:
                     if job.kill_at is not None and now >= job.kill_at:
                         self._signal_tree(job, signal.SIGKILL)
                         job.kill_at = None
@@ -173,13 +223,43 @@ class LocalBackend(Backend):
                     continue
                 # The leader is gone: nothing of the trial may outlive it.
                 self._signal_tree(job, signal.SIGKILL)
-                if code < 0:
-                    job.status = JobStatus("done", None, -code, signal.Signals(-code).name)
-                else:
-                    job.status = JobStatus("done", code, None)
+                job.status = ended
             out[handle.job_id] = job.status
-        proctree.reap_zombie_children(exclude=[j.proc.pid for j in self._jobs.values()])
+        proctree.reap_zombie_children(exclude=[j.pid for j in self._jobs.values()])
         return out
+
+    def _ended(self, job: _Job) -> JobStatus | None:
+        """None while the trial runs; how it ended otherwise."""
+        if job.proc is not None:
+            code = job.proc.poll()
+            if code is None:
+                return None
+            return _status_of((None, -code) if code < 0 else (code, None))
+        if proctree.alive(job.pid, job.handle.data.get("pid_start")):
+            return None
+        record = read_record(str(job.handle.data.get("exit_file", "")))
+        if record is None:
+            return JobStatus("done", None, None, "ended unwatched, without an exit status")
+        return _status_of(record)
+
+    def reattach(self, handle: Handle) -> bool:
+        """Take over a trial of a crashed runner: live, or ended with an exit record."""
+        if "exit_file" not in handle.data or "pid" not in handle.data:
+            return False  # started by a runner without the wrapper
+        if not proctree.alive(int(handle.data["pid"]), handle.data.get("pid_start")):
+            record = read_record(str(handle.data["exit_file"]))
+            if record is None:
+                return False
+            job = _Job(handle, None, None, status=_status_of(record))
+            self._signal_tree(job, signal.SIGKILL)  # what it left behind, found by token
+            self._jobs[handle.job_id] = job
+            return True
+        slot = next((s for s in self._free if s.name == handle.slot), None)
+        if slot is None:
+            return False
+        self._free.remove(slot)
+        self._jobs[handle.job_id] = _Job(handle, None, slot)
+        return True
 
     def cancel(self, handle: Handle) -> None:
         job = self._jobs.get(handle.job_id)
@@ -192,15 +272,19 @@ class LocalBackend(Backend):
             self._signal_tree(job, signal.SIGKILL)
 
     def _signal_tree(self, job: _Job, sig: int) -> None:
-        pids = proctree.find_processes(tokens=[job.handle.token], roots=[job.proc.pid])
+        # a dead leader's pid may belong to someone else by now: then the token only
+        ours = job.proc is not None or proctree.alive(job.pid, job.handle.data.get("pid_start"))
+        roots = [job.pid] if ours else []
+        pids = proctree.find_processes(tokens=[job.handle.token], roots=roots)
         pids.discard(os.getpid())
         proctree.signal_all(pids, sig)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(job.proc.pid, sig)
+        if ours:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(job.pid, sig)
 
     def release(self, handle: Handle) -> None:
         job = self._jobs.pop(handle.job_id, None)
-        if job is not None:
+        if job is not None and job.slot is not None:
             self._free.append(job.slot)
             self._free.sort(key=self.slots.index)
 

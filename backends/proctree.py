@@ -44,6 +44,27 @@ def _stat(pid: int) -> tuple[int, int, int, str] | None:
         return None
 
 
+def start_time(pid: int) -> int | None:
+    """Clock ticks since boot at which ``pid`` started: tells a pid from its reuse."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    try:
+        return int(raw[raw.rfind(")") + 2 :].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def alive(pid: int, started: int | None = None) -> bool:
+    """``pid`` runs (not a zombie) and, if ``started`` is given, is the same process."""
+    st = _stat(pid)
+    if st is None or st[3] in ("Z", "X"):
+        return False
+    return started is None or start_time(pid) == started
+
+
 def _token(pid: int) -> str | None:
     try:
         with open(f"/proc/{pid}/environ", "rb") as fh:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,10 @@ def request(session: Session, command: str, timeout: float = 10.0, **args: Any) 
             f"the runner of {session.id} is not running (state: {state}); "
             f"`kttui resume {session.id}` restarts it"
         )
-    payload = json.dumps({"cmd": command, **args}).encode() + b"\n"
+    # The runner drops a request it reads after the deadline: a command reported
+    # here as failed (timed out) is never carried out later.
+    deadline = time.time() + timeout
+    payload = json.dumps({"cmd": command, "deadline": deadline, **args}).encode() + b"\n"
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)

@@ -2,19 +2,24 @@
 
 The runner gets its own session (``setsid``) with stdio on files, so closing
 the terminal, losing SSH (SIGHUP) or Ctrl-C in the launching shell never
-reaches it. ``python -m kttui.daemon SESSION_DIR [--resume]`` is what runs.
+reaches it. ``python -m kttui.daemon SESSION_DIR [--resume] [--lock-fd N]`` is
+what runs: the starter takes the session lock (kttui.sessionlock) before
+anything is written and passes it down, so two starters never get two runners.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from kttui.session import Session
+from kttui.sessionlock import SessionBusy, SessionLock
 
 START_TIMEOUT_S = 30.0
 
@@ -30,25 +35,42 @@ def spawn_runner(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> int:
-    """Start the detached runner and wait until it reports; return its pid."""
+    """Start the detached runner and wait until it reports; return its pid.
+
+    Raises :class:`SessionBusy` (naming the holder's pid) when a runner holds the session.
+    """
+    lock = SessionLock.acquire(session.path, session.id)
     # -P: ``python -m`` would otherwise put the caller's directory first on sys.path,
     # and a folder named kttui/ there (a clone of this repository) would shadow the
     # installed package.
-    argv = [sys.executable, "-P", "-m", "kttui.daemon", str(session.path)]
+    argv = [
+        sys.executable,
+        "-P",
+        "-m",
+        "kttui.daemon",
+        str(session.path),
+        "--lock-fd",
+        str(lock.fd),
+    ]
     if resume:
         argv.append("--resume")
     before = (session.runner() or {}).get("updated")
-    with open(session.runner_log, "ab") as logfile:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=logfile,
-            stderr=logfile,
-            start_new_session=True,
-            close_fds=True,
-            cwd=cwd,
-            env={**os.environ, **env} if env else None,
-        )
+    try:
+        with open(session.runner_log, "ab") as logfile:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=logfile,
+                stderr=logfile,
+                start_new_session=True,
+                close_fds=True,
+                pass_fds=(lock.fd,),
+                cwd=cwd,
+                env={**os.environ, **env} if env else None,
+            )
+        lock.set_owner(proc.pid)
+    finally:
+        lock.release()  # the runner holds the same open lock from now on
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         info = session.runner() or {}
@@ -83,10 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kttui-runner")
     parser.add_argument("session")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--lock-fd", type=int, default=None)
     args = parser.parse_args(argv)
     from kttui.runner import Runner
 
-    return Runner(Session(Path(args.session).resolve())).run(resume=args.resume)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack to the log
+    session = Session(Path(args.session).resolve())
+    try:
+        if args.lock_fd is not None:
+            lock = SessionLock.adopt(session.path, args.lock_fd)
+        else:
+            lock = SessionLock.acquire(session.path, session.id)
+    except SessionBusy as exc:
+        print(f"kttui: {exc}", file=sys.stderr)
+        return 2
+    return Runner(session, lock=lock).run(resume=args.resume)
 
 
 if __name__ == "__main__":

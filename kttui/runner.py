@@ -39,12 +39,15 @@ from kttui.backends.base import (
 )
 from kttui.command import build_argv
 from kttui.control import socket_path_for
-from kttui.diskfull import DiskGuard
+from kttui.diskfull import DiskGuard, is_disk_full
 from kttui.failstreak import FailStreak, Outcome
+from kttui.heartbeat import BEAT_S
 from kttui.metricparse import EpochLog, LineParser
+from kttui.offloop import Worker
 from kttui.proposer import ATTR, Prepared, Proposer, identity_of
 from kttui.pruning import make_pruner
 from kttui.session import Session, now_iso, process_start_time, write_json_atomic
+from kttui.sessionlock import SessionBusy, SessionLock
 from kttui.sockpath import SocketPathError, prepare, same_user
 from kttui.space import Infeasible
 from kttui.specload import LoadedSpec, check_config, load_spec
@@ -82,6 +85,7 @@ class Running:
     stop_reason: str | None = None
     pruned_at: int | None = None
     job: JobStatus = field(default_factory=lambda: JobStatus("running"))
+    counted: bool = False  # a new config, counted against the budget
 
 
 class Runner:
@@ -91,8 +95,10 @@ class Runner:
         loaded: LoadedSpec | None = None,
         *,
         on_change: Callable[[dict[str, Any]], None] | None = None,
+        lock: SessionLock | None = None,
     ) -> None:
         self.session = session
+        self.lock = lock
         self.loaded = loaded or load_spec(session.spec_path)
         self.spec = self.loaded.spec
         self.space = self.loaded.space
@@ -108,8 +114,17 @@ class Runner:
         self.promoted: dict[int, set[int]] = {}
         self.best: tuple[int, float] | None = None
         self.since_best = 0
-        self.prepared: Prepared | None = None
+        self.ready: list[Prepared] = []  # configs the sampler gave, waiting for a slot
         self.wake = asyncio.Event()
+        # the study's calls, in order; a write that meets a full disk waits for room
+        self.worker = Worker(
+            self.wake.set, "kttui-study", retry_if=is_disk_full, on_retry=self._disk_full
+        )
+        self.fitter = Worker(self.wake.set, "kttui-fit")  # model fits, never delaying the study
+        self._asking = False  # a sampler ask runs on the worker
+        self._fitting = False  # the regret rule's model is being fitted on the worker
+        self._fit_again = False
+        self._last_beat = 0.0
         self.server: asyncio.AbstractServer | None = None
         self.socket_path = socket_path_for(session)
         self.started = now_iso()
@@ -127,6 +142,8 @@ class Runner:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         # We record heartbeats ourselves (ask/tell has no optimize loop to do it).
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+        # a reattached trial's epochs are read again from the start; Optuna keeps the first
+        warnings.filterwarnings("ignore", message="The reported value is ignored")
         url = self.spec.storage or f"sqlite:///{self.session.db_path}"
         hold_password()  # no trial inherits it
         # The study and we share one (cached) storage object, so our writes and
@@ -175,7 +192,8 @@ class Runner:
         if killed:
             self.session.append_event("reap", processes=killed)
         for t in stale:
-            if f"{ATTR}slot" not in t.user_attrs:  # asked for but never launched
+            launched = (self.session.trial_status(t.number) or {}).get("handle") is not None
+            if f"{ATTR}slot" not in t.user_attrs and not launched:  # asked, never launched
                 tid = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, t.number)
                 self.storage.set_trial_user_attr(tid, f"{ATTR}unused", True)
                 self.study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
@@ -207,6 +225,8 @@ class Runner:
                 int(t.user_attrs.get(f"{ATTR}attempt", 0)),
                 identity_of(t.user_attrs),
             )
+        self._last_heartbeat = 0.0
+        self._heartbeat()  # reattached trials are alive, whatever their last heartbeat says
         with contextlib.suppress(Exception):
             optuna.storages.fail_stale_trials(self.study)
 
@@ -214,7 +234,8 @@ class Runner:
         """Follow a trial a previous runner submitted (SLURM jobs keep running without us)."""
         status = self.session.trial_status(t.number) or {}
         raw = status.get("handle")
-        config = t.user_attrs.get(f"{ATTR}config")
+        # (the status file has the config too: a crash may come before the study has it)
+        config = t.user_attrs.get(f"{ATTR}config") or status.get("params")
         if not isinstance(raw, dict) or config is None:
             return False
         handle = Handle.from_json(raw)
@@ -235,6 +256,11 @@ class Runner:
                 log.feed(LineParser("jsonl").parse(line))
             source = tdir / ("stderr.log" if self.spec.metrics.source == "stderr" else "stdout.log")
         trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, t.number)
+        # what the old runner's worker had not yet written when it died (files come first)
+        missing = {"config": config, "counted": status.get("counted"), "slot": handle.slot}
+        for key, val in missing.items():
+            if val and f"{ATTR}{key}" not in t.user_attrs:
+                self.storage.set_trial_user_attr(trial_id, f"{ATTR}{key}", val)
         started = t.datetime_start.timestamp() if t.datetime_start else time.time()
         timeout = self.spec.resources.timeout_min
         self.running[t.number] = Running(
@@ -256,13 +282,18 @@ class Runner:
             tier=t.user_attrs.get(f"{ATTR}tier"),
             identity=identity_of(t.user_attrs),
             group=t.user_attrs.get(f"{ATTR}group"),
+            counted=bool(status.get("counted") or t.user_attrs.get(f"{ATTR}counted")),
         )
         self.session.append_event("reattach", trial=t.number, job=handle.job_id)
         return True
 
     def _count(self) -> None:
         trials = self.study.get_trials(deepcopy=False)
-        self.counted = sum(1 for t in trials if t.user_attrs.get(f"{ATTR}counted"))
+        self.counted = sum(
+            1
+            for t in trials  # launched-but-never-started (a crash in between) gives budget back
+            if t.user_attrs.get(f"{ATTR}counted") and not t.user_attrs.get(f"{ATTR}unused")
+        )
         maximize = self.spec.objective.direction == "maximize"
         for t in trials:  # promotions made before a restart are not made twice
             source = t.user_attrs.get(f"{ATTR}promoted_from")
@@ -285,10 +316,22 @@ class Runner:
 
     # -- the loop --------------------------------------------------------------
     def run(self, resume: bool = False) -> int:
-        return asyncio.run(self._main(resume))
+        """Run the sweep; 2 (and nothing written) when another runner holds the session."""
+        try:
+            if self.lock is None:
+                self.lock = SessionLock.acquire(self.session.path, self.session.id)
+        except SessionBusy as exc:
+            print(f"kttui: {exc}", file=sys.stderr)
+            return 2
+        try:
+            return asyncio.run(self._main(resume))
+        finally:
+            self.lock.release()
 
     async def _main(self, resume: bool) -> int:
         loop = asyncio.get_running_loop()
+        self.worker.bind(loop)
+        self.fitter.bind(loop)
         os.umask(0o077)
         proctree.become_subreaper()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -317,6 +360,10 @@ class Runner:
             traceback.print_exc()
             await self._stop_all("runner error")
         finally:
+            with contextlib.suppress(Exception):
+                await self._drain()
+            self.worker.close()
+            self.fitter.close(wait=False)
             if self.server is not None:
                 self.server.close()
                 with contextlib.suppress(OSError):
@@ -329,22 +376,33 @@ class Runner:
                 self.backend.close()
         return code
 
+    async def _drain(self) -> None:
+        """Wait for the worker's queue (tells, retries) before the runner says it stopped."""
+        while self.worker.busy:
+            await asyncio.sleep(0.01)
+        self.worker.check()
+
     async def _loop(self) -> None:
         while True:
+            self.worker.check()
+            self.fitter.check()
             try:
                 if self._disk_ok():
                     self._collect()
                     await self._tail_all()
                 self._check_deadlines()
                 self._heartbeat()
+                if time.monotonic() - self._last_beat >= BEAT_S:
+                    self._write_runner()
                 if self.state == "running":
                     self._launch()
             except Exception as exc:
                 if not self.disk.absorb(exc):
                     raise
                 self._disk_ok()
-            if not self.running and self._done():
+            if not self.running and not self._asking and self._done():
                 self._discard_prepared()
+                await self._drain()
                 break
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -363,6 +421,11 @@ class Runner:
             self._write_runner()
             self._notify()
         return not self.disk.full or self.state == "shutdown"  # a shutdown never waits
+
+    def _disk_full(self, exc: BaseException) -> None:
+        """A study write on the worker met a full disk: it waits; the runner says why."""
+        if self.disk.absorb(exc):
+            self._disk_ok()
 
     def _done(self) -> bool:
         if self.state in ("stopping", "shutdown"):
@@ -385,8 +448,8 @@ class Runner:
         """
         if self.proposer.shared:
             self.counted = self.proposer.counted()
-        extra_prepared = self.prepared is not None and not self.prepared.counted
-        return self.counted < self.budget or bool(self.proposer.extra_waiting) or extra_prepared
+        extra_ready = any(not p.counted for p in self.ready)
+        return self.counted < self.budget or bool(self.proposer.extra_waiting) or extra_ready
 
     def _request_shutdown(self, why: str) -> None:
         if self.state != "shutdown":
@@ -411,29 +474,56 @@ class Runner:
         ):
             if not self._more_to_run():
                 return
-            prepared = self.prepared or self.proposer.next()
-            self.prepared = None
-            if prepared is None or not self._start(prepared):
+            if not self.ready:
+                # the free slots get configs when the sampler answers (one more, ahead)
+                self._ask(self.backend.capacity() + 1)
+                return
+            if not self._start(self.ready.pop(0)):
                 return
         # Every slot is busy: ask for the next config now, so that a slot that
         # frees up gets a trial without waiting for the sampler.
-        if (
-            self.state == "running"
-            and not self.proposer.exhausted
-            and self.prepared is None
-            and self._more_to_run()
-        ):
-            self.prepared = self.proposer.next()
+        if self.state == "running" and not self.proposer.exhausted and self._more_to_run():
+            self._ask(1)
+
+    def _ask(self, wanted: int) -> None:
+        """Ask the sampler on the worker for up to ``wanted`` configs (within the budget)."""
+        if self._asking or self.ready:
+            return
+        left = self.budget - self.counted + self.proposer.extra_waiting
+        wanted = max(1, min(wanted, left))
+        self._asking = True
+
+        def ask() -> list[Prepared]:
+            out = []
+            for _ in range(wanted):
+                p = self.proposer.next()
+                if p is None:
+                    break
+                self.proposer.record_launch(p)  # the next ask of the batch must not repeat it
+                out.append(p)
+            return out
+
+        def answered(prepared: list[Prepared]) -> None:
+            self._asking = False
+            self.ready.extend(prepared)
+
+        self.worker.post(ask, then=answered)
 
     def _discard_prepared(self) -> None:
-        """A config asked for but never launched (the sweep stopped first)."""
-        p, self.prepared = self.prepared, None
-        if p is None:
-            return
-        p.trial.set_user_attr(f"{ATTR}unused", True)
-        self.study.tell(p.trial, state=TrialState.FAIL)
-        if p.retry_of is not None:
-            self._maybe_retry(p.retry_of, p.params, p.attempt - 1, p.identity())
+        """Configs asked for but never launched (the sweep stopped first)."""
+        unused, self.ready = self.ready, []
+
+        def discard() -> None:
+            for p in unused:
+                if self.proposer.launched.get(p.key) == p.trial.number:
+                    del self.proposer.launched[p.key]
+                p.trial.set_user_attr(f"{ATTR}unused", True)
+                self.study.tell(p.trial, state=TrialState.FAIL)
+                if p.retry_of is not None:
+                    self._maybe_retry(p.retry_of, p.params, p.attempt - 1, p.identity())
+
+        if unused:
+            self.worker.post(discard)
 
     def _start(self, prepared: Prepared) -> bool:
         trial, params, config = prepared.trial, prepared.params, prepared.config
@@ -456,10 +546,15 @@ class Runner:
             self._tell_fail(trial, number, params, f"cannot prepare trial directory: {exc}")
             return False
         if prepared.counted:
-            trial.set_user_attr(f"{ATTR}counted", True)
             self.counted += 1
-            self.proposer.record_launch(prepared)
-        trial.set_user_attr(f"{ATTR}config", config)
+
+        def launching() -> None:
+            if prepared.counted:
+                trial.set_user_attr(f"{ATTR}counted", True)
+                self.proposer.record_launch(prepared)
+            trial.set_user_attr(f"{ATTR}config", config)
+
+        self.worker.post(launching)
         try:
             handle = self.backend.submit(request)
         except BackendError as exc:
@@ -489,10 +584,11 @@ class Runner:
             tier=prepared.tier,
             identity=prepared.identity(),
             group=prepared.group,
+            counted=prepared.counted,
         )
         self.running[number] = running
-        trial.set_user_attr(f"{ATTR}slot", handle.slot)
-        self._write_status(running, "running")
+        self._write_status(running, "running")  # with the handle first: a resume reattaches
+        self.worker.post(trial.set_user_attr, f"{ATTR}slot", handle.slot)
         self.session.append_event(
             "launch",
             trial=number,
@@ -553,8 +649,12 @@ class Runner:
         reason: str,
         config: dict[str, Any] | None = None,
     ) -> None:
-        trial.set_user_attr(f"{ATTR}reason", reason)
-        self.study.tell(trial, state=TrialState.FAIL)
+
+        def tell() -> None:
+            trial.set_user_attr(f"{ATTR}reason", reason)
+            self.study.tell(trial, state=TrialState.FAIL)
+
+        self.worker.post(tell)
         status = {
             "number": number,
             "state": "fail",
@@ -591,14 +691,34 @@ class Runner:
             value = values.get(metric)
             if value is None or value != value or value in (float("inf"), float("-inf")):
                 continue
-            with contextlib.suppress(Exception):
-                r.trial.report(value, step=epoch)
-            if r.stop_reason is None and self.spec.pruner.type != "none" and r.trial.should_prune():
-                r.pruned_at = epoch
-                self._cancel(r, "pruned")
-                self.session.append_event("prune", trial=r.number, epoch=epoch, value=value)
+            if self.spec.pruner.type == "none":  # a report alone waits for nothing: posted
+                self.worker.post(self._judge, r.trial, epoch, value, False)
+                continue
+            # the pruner's verdict is needed now (it reads the study): in order, then waited for
+            self._pruned(r)(self.worker.run(self._judge, r.trial, epoch, value, True))
         self._write_status(r, "running")
         self._notify()
+
+    @staticmethod
+    def _judge(
+        trial: optuna.Trial, epoch: int, value: float, judge: bool
+    ) -> tuple[int, float] | None:
+        """(On the worker) report an epoch; (epoch, value) when the pruner stops the trial."""
+        with contextlib.suppress(Exception):
+            trial.report(value, step=epoch)
+        if judge and trial.should_prune():
+            return (epoch, value)
+        return None
+
+    def _pruned(self, r: Running) -> Callable[[tuple[int, float] | None], None]:
+        def verdict(result: tuple[int, float] | None) -> None:
+            if result is None or r.stop_reason is not None or r.number not in self.running:
+                return
+            r.pruned_at = result[0]
+            self._cancel(r, "pruned")
+            self.session.append_event("prune", trial=r.number, epoch=result[0], value=result[1])
+
+        return verdict
 
     def _check_deadlines(self) -> None:
         now = time.monotonic()
@@ -614,9 +734,14 @@ class Runner:
         record = getattr(self.storage, "record_heartbeat", None)  # RDB storages only
         if record is None:
             return
-        for r in self.running.values():
-            with contextlib.suppress(Exception):
-                record(r.trial_id)
+        ids = [r.trial_id for r in self.running.values()]
+
+        def beat() -> None:
+            for trial_id in ids:
+                with contextlib.suppress(Exception):
+                    record(trial_id)
+
+        self.worker.post(beat)
 
     def _cancel(self, r: Running, why: str) -> None:
         if r.stop_reason is None:
@@ -709,17 +834,26 @@ class Runner:
             "duration_s": round(duration, 3),
             "bad_lines": r.log.bad_lines,
         }
-        for key, val in attrs.items():
-            r.trial.set_user_attr(f"{ATTR}{key}", val)
+        retryable = state == "fail" and r.stop_reason not in ("killed by user", "runner shut down")
+        retry = retryable and self.state != "shutdown"
+
+        def tell() -> None:
+            for key, val in attrs.items():
+                r.trial.set_user_attr(f"{ATTR}{key}", val)
+            if state == "complete":
+                self.study.tell(r.trial, value)
+                if r.tier is not None and value is not None:
+                    self._promote(r.number, r.params, r.tier, value)
+            elif state == "pruned":
+                self.study.tell(r.trial, state=TrialState.PRUNED)
+            else:
+                self.study.tell(r.trial, state=TrialState.FAIL)
+            if retry:
+                self._maybe_retry(r.number, r.params, r.attempt, r.identity)
+
+        self.worker.post(tell)
         if state == "complete":
-            self.study.tell(r.trial, value)
             self._check_stop(r.number, value, r.config)
-            if r.tier is not None and value is not None:
-                self._promote(r.number, r.params, r.tier, value)
-        elif state == "pruned":
-            self.study.tell(r.trial, state=TrialState.PRUNED)
-        else:
-            self.study.tell(r.trial, state=TrialState.FAIL)
         event = {"complete": "finish", "pruned": "prune_done", "fail": "fail"}[state]
         self.session.append_event(
             event,
@@ -736,9 +870,6 @@ class Runner:
             self._check_failstreak(
                 Outcome(r.number, state == "fail", st.exit_code, len(r.log.epochs), tail)
             )
-        retryable = state == "fail" and r.stop_reason not in ("killed by user", "runner shut down")
-        if retryable and self.state != "shutdown":
-            self._maybe_retry(r.number, r.params, r.attempt, r.identity)
         self._notify()
 
     def _check_failstreak(self, outcome: Outcome) -> None:
@@ -775,23 +906,47 @@ class Runner:
                 f"(best {self.best[1]:.6g} at trial {self.best[0]})"
             )
         elif rules.regret_below is not None and len(self.completed) >= rules.min_trials:
-            bound = regret_bound(
-                self.space,
-                [c for c, _ in self.completed],
-                [v for _, v in self.completed],
-                maximize=maximize,
-                seed=self.spec.strategy.seed or 0,
-            )
-            self.session.append_event("regret", bound=bound, trials=len(self.completed))
-            if bound < rules.regret_below:
-                why = (
-                    f"estimated room for improvement {bound:.4g} is below {rules.regret_below:g} "
-                    f"after {len(self.completed)} trials"
-                )
+            self._fit_regret()
         if why:
-            self.state, self.reason = "stopping", why
-            self.session.append_event("stop_rule", reason=why)
-            self._write_runner()
+            self._stop_rule(why)
+
+    def _stop_rule(self, why: str) -> None:
+        if self.state not in ("running", "paused"):
+            return
+        self.state, self.reason = "stopping", why
+        self.session.append_event("stop_rule", reason=why)
+        self._write_runner()
+
+    def _fit_regret(self) -> None:
+        """Fit the regret rule's model on the worker (seconds at a few hundred trials)."""
+        if self._fitting:  # one fit at a time; the newest results get the next one
+            self._fit_again = True
+            return
+        self._fitting, self._fit_again = True, False
+        rules = self.spec.stop_when
+        assert rules is not None and rules.regret_below is not None
+        threshold = rules.regret_below
+        n = len(self.completed)
+
+        def fitted(bound: float) -> None:
+            self._fitting = False
+            self.session.append_event("regret", bound=bound, trials=n)
+            if bound < threshold:
+                self._stop_rule(
+                    f"estimated room for improvement {bound:.4g} is below {threshold:g} "
+                    f"after {n} trials"
+                )
+            elif self._fit_again and self.state in ("running", "paused"):
+                self._fit_regret()
+
+        configs = [c for c, _ in self.completed]
+        values = [v for _, v in self.completed]
+        maximize = self.spec.objective.direction == "maximize"
+        seed = self.spec.strategy.seed or 0
+        self.fitter.post(
+            lambda: regret_bound(self.space, configs, values, maximize=maximize, seed=seed),
+            then=fitted,
+        )
 
     def _promote(self, number: int, params: dict[str, Any], tier: int, value: float) -> None:
         """Asynchronous successive halving over budget tiers (seed 004's 5 -> 20 -> 40).
@@ -856,6 +1011,7 @@ class Runner:
             "tier": r.tier,
             "budget": r.config.get(self.spec.budgets.param) if self.spec.budgets else None,
             "handle": r.handle.to_json(),
+            "counted": r.counted,
         }
         status.update(extra)
         try:
@@ -896,6 +1052,11 @@ class Runner:
 
     def handle_command(self, req: dict[str, Any]) -> dict[str, Any]:
         cmd = req.get("cmd")
+        deadline = req.get("deadline")
+        if isinstance(deadline, int | float) and time.time() > deadline and cmd != "status":
+            # the client gave up and told its user the command failed: never do it now
+            self.session.append_event("expired", cmd=cmd)
+            return {"ok": False, "error": f"{cmd!r} arrived after its deadline; not carried out"}
         if cmd == "status":
             return {"ok": True, **self.status()}
         if cmd == "pause":
@@ -949,9 +1110,8 @@ class Runner:
         original = self.proposer.launched.get(self.space.canonical(config))
         if original is not None:
             return {"ok": False, "error": f"already evaluated as trial {original}"}
-        self.study.enqueue_trial(
-            config, user_attrs={f"{ATTR}point": config, f"{ATTR}enqueued": True}
-        )
+        attrs = {f"{ATTR}point": config, f"{ATTR}enqueued": True}
+        self.worker.post(lambda: self.study.enqueue_trial(config, user_attrs=attrs))
         self.budget += 1
         self.session.append_event("enqueue", params=config)
         self._write_runner()
@@ -981,6 +1141,7 @@ class Runner:
             "socket": str(self.socket_path),
             "started": self.started,
             "updated": now_iso(),
+            "heartbeat": time.time(),
             "state": self.state,
             "reason": self.reason,
             "budget": self.budget,
@@ -988,6 +1149,7 @@ class Runner:
             "slots": self.backend.total_slots() if hasattr(self, "backend") else None,
             "version": __version__,
         }
+        self._last_beat = time.monotonic()
         try:
             write_json_atomic(self.session.runner_path, data)
         except OSError as exc:

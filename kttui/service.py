@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kttui import pyktlines
+from kttui.heartbeat import describe, silent_for
 from kttui.metricparse import EpochLog, LineParser
 from kttui.safetext import format_value, md_code, md_escape, sanitize
 from kttui.session import ACTIVE_STATES, Session, SessionError, list_sessions, read_json
@@ -302,9 +303,10 @@ class SessionWatcher:
         runner = self.session.runner() or {}
         state = self.session.state()
         alive = state in ACTIVE_STATES
+        silent = silent_for(runner) if alive else None
         return RunnerView(
             state=state,
-            reason=str(runner.get("reason") or ""),
+            reason=describe(silent) if silent is not None else str(runner.get("reason") or ""),
             alive=alive,
             launched=runner.get("launched"),
             budget=runner.get("budget"),
@@ -525,9 +527,12 @@ def resume(session: Session) -> str:
         return "launching resumed"
     if state in ("stopped", "crashed") and not session.runner_alive():
         from kttui.daemon import DaemonError, spawn_runner
+        from kttui.sessionlock import SessionBusy
 
         try:
             pid = spawn_runner(session, resume=True)
+        except SessionBusy as exc:
+            raise ServiceError(str(exc)) from None
         except DaemonError as exc:
             raise ServiceError(str(exc).splitlines()[0]) from None
         return f"runner restarted (pid {pid})"

@@ -125,7 +125,8 @@ def test_a_full_disk_pauses_launching_loses_nothing_and_resumes_by_itself(
     wait_for(lambda: session.state() == "finished", timeout=60)
     study = optuna.load_study(study_name="t", storage=open_storage(f"sqlite:///{session.db_path}"))
     launched = [t for t in study.trials if t.user_attrs.get("kttui:counted")]
-    assert [t.state.name for t in launched] == ["COMPLETE"] * 6
+    why = [(t.number, t.user_attrs.get("kttui:reason")) for t in launched]
+    assert [t.state.name for t in launched] == ["COMPLETE"] * 6, why
     assert [t.value for t in launched] == [0.5] * 6
     assert [s["state"] for s in session.trial_statuses()] == ["complete"] * 6
     assert session.trial_numbers() == [t.number for t in launched]

@@ -257,11 +257,12 @@ def _status(store: Path) -> dict[str, Any]:
 
 
 def test_kill_9_runner_then_resume_loses_and_repeats_nothing(tmp_path: Path, store: Path) -> None:
+    """Trials outlive a crashed runner; the resumed runner reattaches and completes them."""
     spec = write_spec(
         tmp_path / "s.yaml",
-        fixed={"epochs": 25, "epoch_s": 0.1, "grandchild": "setsid"},
+        fixed={"epochs": 40, "epoch_s": 0.1, "grandchild": "setsid"},
         strategy={"sampler": "random", "n_trials": 6, "seed": 3},
-        resources={"backend": "local", "cpu_slots": 2, "retries": 1, "kill_grace_s": 1},
+        resources={"backend": "local", "cpu_slots": 2, "retries": 0, "kill_grace_s": 1},
     )
     proc = kttui("run", str(spec), "--sessions-dir", str(store))
     assert proc.returncode == 0, proc.stderr
@@ -275,32 +276,32 @@ def test_kill_9_runner_then_resume_loses_and_repeats_nothing(tmp_path: Path, sto
     runner_pid = int(session.runner()["pid"])  # type: ignore[index]
     os.kill(runner_pid, signal.SIGKILL)
     wait_for(lambda: not pid_alive(runner_pid), timeout=5)
+    states = {s["number"]: s["state"] for s in session.trial_statuses()}
+    running_before = [n for n, state in states.items() if state == "running"]
+    trial_pids = [int(session.trial_status(n)["pid"]) for n in running_before]  # type: ignore[index]
+    gc_files = [session.trial_dir(n) / "grandchild.pid" for n in running_before]
+    wait_for(lambda: all(f.exists() and f.read_text() for f in gc_files), timeout=10)
+    grandchildren = [int(f.read_text()) for f in gc_files]
+    assert all(pid_alive(p) for p in trial_pids + grandchildren)  # the crash killed no trial
     assert session.state() == "crashed"
     before = {t.number: t for t in study_of(session).trials}
     complete_before = {n: t for n, t in before.items() if t.state.name == "COMPLETE"}
-    launched = {n for n, t in before.items() if "kttui:slot" in t.user_attrs}
-    running_before = [n for n, t in before.items() if t.state.name == "RUNNING" and n in launched]
-    asked_ahead = [n for n, t in before.items() if t.state.name == "RUNNING" and n not in launched]
-    assert len(running_before) == 2 and len(complete_before) >= 2
-    assert len(asked_ahead) <= 1
-    old_pids = []
-    for n in running_before:
-        st = session.trial_status(n)
-        assert st is not None
-        old_pids.append(int(st["pid"]))
-        old_pids.append(int((session.trial_dir(n) / "grandchild.pid").read_text()))
-    assert all(pid_alive(p) for p in old_pids)  # orphans really were left behind
+    # (files first, the study second: a trial may be complete in its file only)
+    done_before = [n for n, state in states.items() if state == "complete"]
+    assert len(running_before) == 2 and len(done_before) >= 2
 
     proc = kttui("resume", session.id, "--sessions-dir", str(store))
     assert proc.returncode == 0, proc.stderr
-    wait_for(lambda: not any(pid_alive(p) for p in old_pids), timeout=10)
+    reattached = {e["trial"] for e in session.events() if e["event"] == "reattach"}
+    assert set(running_before) <= reattached
+    # a trial the kill caught between its status file and its tell is taken back too
+    assert all(
+        n in done_before and n not in complete_before for n in reattached - set(running_before)
+    )
     wait_for(lambda: session.state() == "finished", timeout=90)
+    # the whole tree of each reattached trial is gone once it ends (no orphan)
+    wait_for(lambda: not any(pid_alive(p) for p in trial_pids + grandchildren), timeout=10)
 
-    # (a config asked for ahead of time but never launched is marked unused, never run)
-    for n in asked_ahead:
-        unused = study_of(session).trials[n]
-        assert unused.state.name == "FAIL" and unused.user_attrs.get("kttui:unused")
-        assert not session.trial_dir(n).exists()
     after = {t.number: t for t in study_of(session).trials if not t.user_attrs.get("kttui:unused")}
     for n, t in complete_before.items():
         a = after[n]
@@ -309,18 +310,17 @@ def test_kill_9_runner_then_resume_loses_and_repeats_nothing(tmp_path: Path, sto
             t.value,
             t.intermediate_values,
         )
-    for n in running_before:
-        assert after[n].state.name == "FAIL"
-        retries = [t for t in after.values() if t.user_attrs.get("kttui:retry_of") == n]
-        assert len(retries) == 1 and retries[0].params == after[n].params
-        assert retries[0].state.name == "COMPLETE"
-    numbers = [t.number for t in after.values()]
-    assert len(numbers) == len(set(numbers))
+    for n in running_before + done_before:  # reattached, not failed and retried
+        t = after[n]
+        lines = metric_lines(session, n)
+        assert t.state.name == "COMPLETE" and len(lines) == 40
+        assert t.intermediate_values == {m["epoch"]: m["score"] for m in lines}
+        assert session.trial_status(n)["epochs"] == 40  # type: ignore[index]
+    assert not [t for t in after.values() if t.user_attrs.get("kttui:retry_of") is not None]
     counted = [t for t in after.values() if t.user_attrs.get("kttui:counted")]
-    assert len(counted) == 6
-    assert len(after) == 8  # 6 configs + 2 retries, nothing else
+    assert len(counted) == 6 and len(after) == 6
     status = _status(store)
-    assert status["counts"]["complete"] == 6 + 2 - 2 and status["counts"]["fail"] == 2
+    assert status["counts"]["complete"] == 6 and status["counts"]["fail"] == 0
 
 
 def test_sighup_to_the_launching_terminal_does_not_stop_the_sweep(
@@ -362,7 +362,7 @@ def test_sighup_to_the_launching_terminal_does_not_stop_the_sweep(
 def test_control_commands_pause_resume_kill_stop(tmp_path: Path, store: Path) -> None:
     spec = write_spec(
         tmp_path / "s.yaml",
-        fixed={"epochs": 30, "epoch_s": 0.1},
+        fixed={"epochs": 150, "epoch_s": 0.1},  # long enough for slow CLI calls on a busy box
         strategy={"sampler": "random", "n_trials": 20},
         resources={"backend": "local", "cpu_slots": 2, "kill_grace_s": 1},
     )
@@ -383,7 +383,7 @@ def test_control_commands_pause_resume_kill_stop(tmp_path: Path, store: Path) ->
     assert kttui("resume-launch", "--sessions-dir", str(store)).returncode == 0
     wait_for(lambda: len(session.trial_numbers()) == 3, timeout=10)
     assert kttui("stop", session.id, "--sessions-dir", str(store)).returncode == 0
-    wait_for(lambda: session.state() == "stopped", timeout=20)
+    wait_for(lambda: session.state() == "stopped", timeout=60)
     assert all(s["state"] != "running" for s in session.trial_statuses())
     assert len(session.trial_numbers()) == 3  # nothing launched after stop
     proc = kttui("pause", session.id, "--sessions-dir", str(store))

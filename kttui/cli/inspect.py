@@ -16,7 +16,8 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from kttui.session import Session, SessionError, default_store, summarize
+    from kttui.heartbeat import describe, silent_for
+    from kttui.session import ACTIVE_STATES, Session, SessionError, default_store, summarize
 
     try:
         session = Session.open(default_store(args.sessions_dir), args.session)
@@ -34,6 +35,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         if st.get("state") == "running"
     ]
     summary["running"] = running
+    silent = silent_for(session.runner()) if summary["state"] in ACTIVE_STATES else None
+    summary["responding"] = silent is None
+    if silent is not None:
+        summary["reason"] = describe(silent)
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
         return 0

@@ -75,9 +75,12 @@ def _detached(
     session: Any, resume: bool, cwd: Path | None, env: dict[str, str] | None = None
 ) -> int:
     from kttui.daemon import DaemonError, spawn_runner
+    from kttui.sessionlock import SessionBusy
 
     try:
         pid = spawn_runner(session, resume=resume, cwd=cwd, env=env)
+    except SessionBusy as exc:
+        return fail(str(exc), code=2)
     except DaemonError as exc:
         return fail(str(exc))
     verb = "resumed" if resume else "started"
@@ -160,7 +163,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
     except SessionError as exc:
         return fail(str(exc))
     if session.runner_alive():
-        return fail(f"the runner of {session.id} is still running; nothing to resume")
+        pid = (session.runner() or {}).get("pid")
+        return fail(
+            f"session {session.id} is held by runner pid {pid}; it is still running, "
+            "nothing to resume",
+            code=2,
+        )
     if session.state() == "imported":
         return fail(f"{session.id} is an imported, read-only session")
     if args.foreground:

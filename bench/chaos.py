@@ -1,0 +1,216 @@
+"""Chaos: kill -9 the runner at random moments and resume; and the loop's latency under load.
+
+Part 1. 24 trials of 4 x 0.5 s epochs on 4 fake GPUs, ``retries: 0``, run once
+undisturbed and once with the runner killed (SIGKILL) at 5 random moments, each
+followed at once by ``kttui resume``. Prints the COMPLETE count (goal: all),
+configs evaluated twice (goal: 0), orphan processes (goal: 0) and the wall time
+against the undisturbed run (goal: <= 1.3x).
+
+Part 2. A 500-trial sweep of instant trials with ``stop_when.regret_below``
+(the rule refits its model after every completed trial): a client asks
+``status`` on the control socket every 20 ms; prints the p50/p99/max answer
+time (goal p99 < 50 ms).
+
+Everything runs through the real CLI, real processes and a real SQLite study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from kttui.backends import proctree
+from ruamel.yaml import YAML
+
+from kttui.control import ControlError, request
+from kttui.session import Session, list_sessions
+
+EPOCHS = (
+    "import json,os,sys,time\n"
+    "p=json.load(open(os.environ['KTTUI_PARAMS']))\n"
+    "for e in range(1, int(p['epochs'])+1):\n"
+    "    time.sleep(float(p['epoch_s']))\n"
+    "    open(os.environ['KTTUI_METRICS'],'a').write(json.dumps("
+    "{'epoch': e, 'score': p['x'] * (1 - 0.5**e)})+'\\n')\n"
+)
+
+
+def kttui(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kttui", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def write_spec(root: Path, name: str, **over: Any) -> Path:
+    spec: dict[str, Any] = {
+        "name": name,
+        "objective": {"metric": "score", "direction": "maximize", "summary": "best"},
+        "command": ["{python}", "-c", EPOCHS],
+        "pass_params": "none",
+        "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+        "fixed": {"epochs": 4, "epoch_s": 0.5},
+        "strategy": {"sampler": "random", "n_trials": 24, "seed": 0},
+        "resources": {"backend": "local", "gpus": "auto", "trials_per_gpu": 1, "retries": 0},
+    }
+    spec.update(over)
+    path = root / f"{name}.yaml"
+    with open(path, "w") as fh:
+        YAML(typ="safe", pure=True).dump(spec, fh)
+    return path
+
+
+def start(spec: Path, store: Path) -> Session:
+    proc = kttui("run", str(spec), "--sessions-dir", str(store))
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    (session,) = list_sessions(store)
+    return session
+
+
+def wait_state(session: Session, states: tuple[str, ...], timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = session.state()
+        if state in states:
+            return state
+        time.sleep(0.05)
+    raise SystemExit(f"{session.id}: still {session.state()} after {timeout:.0f} s")
+
+
+def undisturbed(root: Path) -> float:
+    store = root / "calm"
+    t0 = time.monotonic()
+    session = start(write_spec(root, "calm"), store)
+    wait_state(session, ("finished", "stopped", "crashed"))
+    return time.monotonic() - t0
+
+
+def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[str, Any]:
+    store = root / "chaos"
+    moments = sorted(rng.uniform(0.5, calm_wall * 0.9) for _ in range(kills))
+    t0 = time.monotonic()
+    session = start(write_spec(root, "chaos"), store)
+    killed = 0
+    gaps = []  # kill -> the resumed runner reports running
+    for moment in moments:
+        time.sleep(max(0.0, moment - (time.monotonic() - t0)))
+        info = session.runner() or {}
+        if session.state() not in ("running", "paused", "stopping", "starting"):
+            break  # finished before this moment came
+        os.kill(int(info["pid"]), 9)
+        killed += 1
+        t_kill = time.monotonic()
+        deadline = time.monotonic() + 5
+        while session.state() != "crashed" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc = kttui("resume", session.id, "--sessions-dir", str(store))
+        if proc.returncode != 0:
+            raise SystemExit(f"resume failed: {proc.stderr}")
+        gaps.append(time.monotonic() - t_kill)
+    wait_state(session, ("finished", "stopped"))
+    wall = time.monotonic() - t0
+    study = optuna.load_study(study_name="chaos", storage=f"sqlite:///{session.db_path}")
+    used = [t for t in study.trials if not t.user_attrs.get("kttui:unused")]
+    complete = [t for t in used if t.state.name == "COMPLETE"]
+    launched: dict[str, int] = {}
+    for n in session.trial_numbers():  # every trial directory is a launch
+        params = (session.trial_dir(n) / "params.json").read_text()
+        launched[params] = launched.get(params, 0) + 1
+    orphans = proctree.find_processes(prefix=f"{session.id}:")
+    return {
+        "killed": killed,
+        "complete": len(complete),
+        "states": {s: sum(t.state.name == s for t in used) for s in ("FAIL", "PRUNED")},
+        "twice": sum(1 for c in launched.values() if c > 1),
+        "orphans": len(orphans),
+        "wall": wall,
+        "gap": statistics.mean(gaps) if gaps else 0.0,
+    }
+
+
+def latency(root: Path, trials: int, interval: float) -> list[float]:
+    store = root / "load"
+    spec = write_spec(
+        root,
+        "load",
+        fixed={"epochs": 1, "epoch_s": 0.0},
+        strategy={"sampler": "random", "n_trials": trials, "seed": 0},
+        stop_when={"regret_below": 1e-12, "min_trials": 5},
+    )
+    session = start(spec, store)
+    times: list[float] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            t = time.perf_counter()
+            try:
+                request(session, "status", timeout=30)
+            except ControlError:
+                if session.state() not in ("running", "paused", "stopping"):
+                    return
+                continue
+            times.append(time.perf_counter() - t)
+            stop.wait(interval)
+
+    client = threading.Thread(target=ask)
+    client.start()
+    wait_state(session, ("finished", "stopped", "crashed"), timeout=3600)
+    stop.set()
+    client.join()
+    done = sum(1 for s in session.trial_statuses() if s.get("state") == "complete")
+    regrets = sum(1 for e in session.events() if e["event"] == "regret")
+    print(f"  {done} trials complete, {regrets} regret fits, {len(times)} status requests")
+    return times
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--kills", type=int, default=5)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--load-trials", type=int, default=500)
+    p.add_argument("--skip-load", action="store_true")
+    args = p.parse_args()
+    os.environ["KTTUI_FAKE_GPUS"] = "4"
+    seed = args.seed if args.seed is not None else random.randrange(10**6)
+    root = Path(tempfile.mkdtemp(prefix="kttui-chaos-"))
+    print(f"chaos: 24 trials x 4 x 0.5 s epochs, 4 fake GPUs, retries 0 (seed {seed}, {root})")
+    calm = undisturbed(root)
+    result = chaos(root, calm, args.kills, random.Random(seed))
+    print(
+        f"  kill -9 of the runner + resume: {result['killed']} times "
+        f"(kill to resumed runner running: {result['gap']:.1f} s on average)"
+    )
+    print(f"  COMPLETE: {result['complete']}/24 (goal 24); other: {result['states']}")
+    print(f"  configs evaluated twice: {result['twice']} (goal 0)")
+    print(f"  orphan processes: {result['orphans']} (goal 0)")
+    ratio = result["wall"] / calm
+    print(
+        f"  wall time: {result['wall']:.1f} s vs {calm:.1f} s undisturbed = {ratio:.2f}x "
+        "(goal <= 1.3x)"
+    )
+    if args.skip_load:
+        return
+    print(f"loop latency: `status` on the socket every 20 ms, {args.load_trials}-trial sweep")
+    print("  with stop_when.regret_below (a model fit after every completed trial)")
+    times = sorted(latency(root, args.load_trials, 0.02))
+    if times:
+        p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+        print(
+            f"  status answer: p50 {statistics.median(times) * 1000:.1f} ms, "
+            f"p99 {p99 * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms (goal p99 < 50 ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()
