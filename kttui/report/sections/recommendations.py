@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -49,9 +49,7 @@ def _findings(a: Analysis) -> list[str]:
     return out
 
 
-def _recommendations(
-    a: Analysis, spec: Mapping[str, Any] | None, proposals: Sequence[Proposal]
-) -> str:
+def _recommendations(a: Analysis, spec: Mapping[str, Any] | None, proposals: list[Proposal]) -> str:
     t = a.table
     out = ["## Recommendations", "", "### Findings", "", *_findings(a)]
     out.append("\n### Refined next spec\n")
