@@ -7,10 +7,13 @@ exercise exactly the code paths they use on a real box.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
 import subprocess
+import threading
+from typing import Any
 
 from kttui.backends.base import GpuInfo
 
@@ -40,14 +43,37 @@ def detect_gpus() -> list[GpuInfo]:
     return found or []
 
 
+#: NVML is initialised once per process (a console polls every couple of
+#: seconds for days; init/shutdown each time costs ~100 ms of driver work).
+_NVML_LOCK = threading.Lock()
+_NVML_READY: bool | None = None
+
+
+def _nvml_ready(pynvml: Any) -> bool:
+    global _NVML_READY
+    with _NVML_LOCK:
+        if _NVML_READY is None:
+            try:
+                pynvml.nvmlInit()
+            except Exception:  # NVMLError subclasses: no driver, no library
+                _NVML_READY = False
+            else:
+                _NVML_READY = True
+                atexit.register(_nvml_shutdown, pynvml)
+        return _NVML_READY
+
+
+def _nvml_shutdown(pynvml: Any) -> None:
+    with contextlib.suppress(Exception):
+        pynvml.nvmlShutdown()
+
+
 def _nvml() -> list[GpuInfo] | None:
     try:
         import pynvml
     except ImportError:
         return None
-    try:
-        pynvml.nvmlInit()
-    except Exception:  # NVMLError subclasses: no driver, no library
+    if not _nvml_ready(pynvml):
         return None
     try:
         out = []
@@ -70,9 +96,6 @@ def _nvml() -> list[GpuInfo] | None:
         return out
     except Exception:
         return None
-    finally:
-        with contextlib.suppress(Exception):
-            pynvml.nvmlShutdown()
 
 
 def _nvidia_smi() -> list[GpuInfo] | None:

@@ -31,7 +31,10 @@ def spawn_runner(
     env: dict[str, str] | None = None,
 ) -> int:
     """Start the detached runner and wait until it reports; return its pid."""
-    argv = [sys.executable, "-m", "kttui.daemon", str(session.path)]
+    # -P: ``python -m`` would otherwise put the caller's directory first on sys.path,
+    # and a folder named kttui/ there (a clone of this repository) would shadow the
+    # installed package.
+    argv = [sys.executable, "-P", "-m", "kttui.daemon", str(session.path)]
     if resume:
         argv.append("--resume")
     before = (session.runner() or {}).get("updated")

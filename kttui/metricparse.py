@@ -3,7 +3,10 @@
 Policy (the runner never crashes on what a trial prints):
 
 * a line that is not valid JSON (jsonl) is counted in ``bad_lines`` and skipped;
-  for regex formats, lines that do not match are ordinary output, not errors;
+  so is any line the parser cannot make sense of (``Infinity`` as an epoch, JSON
+  nested 100 000 deep, numbers too large for a float): no byte sequence a trial
+  writes may stop the runner; for regex formats, lines that do not match are
+  ordinary output, not errors;
 * a value that is not a number is ignored; NaN/inf are kept in the record but
   never reported to Optuna (``nonfinite`` counts them);
 * an epoch seen a second time (a restarted loop, a re-created file) is ignored:
@@ -46,13 +49,23 @@ class LineParser:
         if fmt == "pykt":
             pattern = PYKT_PATTERN
         self.regex = re.compile(pattern) if fmt in ("regex", "pykt") and pattern else None
+        from kttui.pyktlines import PyktFinals  # it builds on this module's number pattern
+
+        self.pykt_finals = PyktFinals() if fmt == "pykt" else None
 
     def parse(self, line: str) -> Parsed | Literal[False] | None:
         """A :class:`Parsed`, ``None`` (not a metric line) or ``False`` (a bad line)."""
+        try:
+            return self._parse(line)
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+            return False
+
+    def _parse(self, line: str) -> Parsed | Literal[False] | None:
         if self.regex is not None:
             match = self.regex.search(line)
             if match is None:
-                return None
+                finals = self.pykt_finals.parse(line) if self.pykt_finals else None
+                return Parsed("final", finals) if finals else None
             values = {k: _number(v) for k, v in match.groupdict().items() if v is not None}
             clean = {k: v for k, v in values.items() if v is not None}
             raw_epoch = clean.pop("epoch", None)
@@ -60,10 +73,7 @@ class LineParser:
         text = line.strip()
         if not text:
             return None
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            return False
+        obj = json.loads(text)
         if not isinstance(obj, dict):
             return False
         if isinstance(obj.get("final"), dict):
@@ -71,10 +81,9 @@ class LineParser:
         epoch_raw = obj.pop("epoch", None)
         if epoch_raw is None:
             return Parsed("epoch", _numbers(obj), None)
-        try:
-            return Parsed("epoch", _numbers(obj), int(epoch_raw))
-        except (TypeError, ValueError):
+        if isinstance(epoch_raw, bool) or not isinstance(epoch_raw, int | float | str):
             return False
+        return Parsed("epoch", _numbers(obj), int(epoch_raw))
 
 
 def _number(text: str) -> float | None:
@@ -84,11 +93,19 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _float(value: bool | int | float) -> float:
+    """A JSON integer too large for a float is an infinite value, not a crash."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def _numbers(obj: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, value in obj.items():
         if isinstance(value, bool | int | float):
-            out[str(key)] = float(value)
+            out[str(key)] = _float(value)
     return out
 
 

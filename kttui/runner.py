@@ -28,7 +28,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from kttui import __version__
+from kttui import __version__, evaluate, reproduce
 from kttui.backends import backend_class, proctree
 from kttui.backends.base import (
     Backend,
@@ -40,6 +40,7 @@ from kttui.backends.base import (
 from kttui.command import build_argv
 from kttui.control import socket_path_for
 from kttui.diskfull import DiskGuard
+from kttui.failstreak import FailStreak, Outcome
 from kttui.metricparse import EpochLog, LineParser
 from kttui.proposer import ATTR, Prepared, Proposer, identity_of
 from kttui.pruning import make_pruner
@@ -118,6 +119,7 @@ class Runner:
         info = session.info()
         self.launch_dir = Path(info.get("launch_dir") or os.getcwd())
         self.spec_dir = Path(info.get("spec_dir") or self.launch_dir)
+        self.failstreak = FailStreak(self.spec.resources.pause_after_failures)
 
     # -- set-up ----------------------------------------------------------------
     def _open_study(self) -> None:
@@ -360,7 +362,7 @@ class Runner:
             self.session.append_event("disk_full" if self.disk.full else "disk_ok", reason=reason)
             self._write_runner()
             self._notify()
-        return not self.disk.full
+        return not self.disk.full or self.state == "shutdown"  # a shutdown never waits
 
     def _done(self) -> bool:
         if self.state in ("stopping", "shutdown"):
@@ -529,6 +531,9 @@ class Runner:
         cwd = self.launch_dir
         if self.spec.workdir:
             cwd = (self.spec_dir / self.spec.workdir).resolve()
+        reproduce.record(tdir, argv, cwd, env)
+        metrics = (self.spec.metrics.format, self.spec.metrics.pattern)
+        argv = evaluate.wrap(argv, self.spec.evaluate, config, builtins, metrics, tdir)
         return TrialRequest(
             number=number,
             argv=argv,
@@ -630,7 +635,8 @@ class Runner:
                 try:
                     self._finish(r, st)
                 except Exception as exc:  # a full disk: finish it again once there is room
-                    if not self.disk.defer(exc, r, st, self.running, self.storage):
+                    keep = self.running if self.state != "shutdown" else {}
+                    if not self.disk.defer(exc, r, st, keep, self.storage):
                         raise
             elif st != r.job:
                 # a scheduler's queue: say the trial waits, and why (Resources, Priority, ...)
@@ -646,6 +652,11 @@ class Runner:
             self._feed(r, lines)
         del self.running[r.number]
         self.backend.release(r.handle)
+        tdir = self.session.trial_dir(r.number)
+        ev = evaluate.outcome(tdir) if self.spec.evaluate else None
+        r.log.final.update(ev.final if ev else {})
+        if r.mirror is not None or ev is not None:
+            evaluate.record_final(tdir / "metrics.jsonl", r.log.final)
         value = r.log.value(self.spec.objective.summary)
         duration = time.monotonic() - r.started_mono
         reason = ""
@@ -662,6 +673,8 @@ class Runner:
             state, reason = "fail", st.reason  # preempted, node failure: the scheduler's word
         elif st.exit_code not in (0, None):
             state, reason = "fail", f"exit code {st.exit_code}"
+        elif ev is not None and not ev.ok:  # the training curve stays in the trial
+            state, reason = "fail", evaluate.FAILED
         elif value is None:
             state = "fail"
             reason = f"no value for {self.spec.objective.metric!r} ({len(r.log.epochs)} epochs read"
@@ -671,7 +684,9 @@ class Runner:
         else:
             state = "complete"
         tail = (
-            last_lines(self.session.trial_dir(r.number) / "stderr.log", STDERR_TAIL_LINES)
+            last_lines(
+                tdir / (evaluate.LOG if ev and not ev.ok else "stderr.log"), STDERR_TAIL_LINES
+            )
             if state == "fail"
             else []
         )
@@ -717,10 +732,23 @@ class Runner:
             slot=r.handle.slot,
             duration_s=round(duration, 3),
         )
+        if r.stop_reason is None:
+            self._check_failstreak(
+                Outcome(r.number, state == "fail", st.exit_code, len(r.log.epochs), tail)
+            )
         retryable = state == "fail" and r.stop_reason not in ("killed by user", "runner shut down")
         if retryable and self.state != "shutdown":
             self._maybe_retry(r.number, r.params, r.attempt, r.identity)
         self._notify()
+
+    def _check_failstreak(self, outcome: Outcome) -> None:
+        """Pause launching when the first trials all fail the same way before any epoch."""
+        streak = self.failstreak.add(outcome)
+        if streak is not None and self.state == "running":
+            self.state, self.reason = "paused", streak.reason
+            tail = list(streak.stderr_tail)
+            self.session.append_event("pause", reason=self.reason, stderr_tail=tail)
+            self._write_runner()
 
     def _check_stop(self, number: int, value: float | None, config: dict[str, Any]) -> None:
         """Apply ``stop_when`` after a completed trial: no new launches once a rule fires."""
@@ -876,6 +904,7 @@ class Runner:
         elif cmd == "resume":
             if self.state == "paused":
                 self.state, self.reason = "running", ""
+                self.failstreak.reset()
         elif cmd == "stop":
             if self.state in ("running", "paused"):
                 self.state, self.reason = "stopping", "stopped by user"

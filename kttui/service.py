@@ -14,7 +14,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import shutil
 import time
 from collections import Counter
@@ -23,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kttui import pyktlines
 from kttui.metricparse import EpochLog, LineParser
+from kttui.safetext import format_value, md_code, md_escape, sanitize
 from kttui.session import ACTIVE_STATES, Session, SessionError, list_sessions, read_json
 from kttui.tail import FileTail, last_lines
 
@@ -43,41 +44,7 @@ class ServiceError(Exception):
 
 
 # --------------------------------------------------------------------- text
-_ESCAPES = re.compile(
-    r"\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
-    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST
-    r"|[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC ... ST
-    r"|[ -/]*[0-~])"  # two- and three-byte escapes
-)
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def sanitize(line: str) -> str:
-    """A line of trial output made safe to draw: no escape or control sequences.
-
-    A carriage return redraws a line in a terminal (progress bars); only the
-    text after the last one is kept, which is what a terminal would show.
-    """
-    line = _ESCAPES.sub("", line)
-    if "\r" in line:
-        line = line.rstrip("\r").rsplit("\r", 1)[-1]
-    line = line.replace("\t", "    ")
-    return _CONTROLS.sub("", line)
-
-
-def format_value(value: Any) -> str:
-    """A param or metric value in a few characters."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    return str(value)
+# sanitize and format_value live in kttui.safetext (one copy for console, report, CSV)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -108,6 +75,10 @@ class TrialRow:
     slot: str | None = None
     gpus: tuple[int, ...] = ()
     reason: str | None = None
+    #: the scheduler's view, when a scheduler runs the trial (status.json may omit them)
+    job_id: str | None = None
+    node: str | None = None
+    gres: str | None = None
 
     def param(self, name: str) -> Any:
         for key, value in self.params:
@@ -169,7 +140,17 @@ def trial_row(status: dict[str, Any], log: EpochLog | None = None) -> TrialRow:
         slot=status.get("slot"),
         gpus=tuple(int(g) for g in gpus if isinstance(g, int)),
         reason=status.get("reason") or None,
+        job_id=_text(status.get("job_id")),
+        node=_text(status.get("node")),
+        gres=_text(status.get("gres")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A status field that should be short text (job id, node, GRES), else None."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return sanitize(str(value))[:80] or None
 
 
 @dataclass(frozen=True)
@@ -556,17 +537,23 @@ def resume(session: Session) -> str:
 # --------------------------------------------------------------------- specs
 SPEC_TEMPLATE = """\
 # A kttui sweep spec (`kttui validate` checks it; the README lists every key).
+# It runs as it stands (ctrl+l): kttui's embedded knowledge-tracing trainer on
+# synthetic students (needs `pip install 'kttui[kt]'`). Put your own training
+# program in `command`; it reads its params as `--name value` (pass_params: flags).
 name: my-sweep
 objective: {metric: val_auc, direction: maximize, summary: best}
-command: [python, train.py]
+command: ["{python}", -m, kttui.kt.train, --data, synthetic, --n_students, "400",
+          --seq_len, "50", --data_seed, "0", --data-cache, "{session_dir}/../.cache/kt",
+          --out, "{trial_dir}"]
 pass_params: flags
 space:
-  lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
-  dropout: {type: float, low: 0.0, high: 0.5, step: 0.05}
-fixed: {epochs: 20}
-strategy: {sampler: tpe, n_trials: 40, seed: 0}
-pruner: {type: median, min_epochs: 3}
-resources: {backend: local, gpus: auto, trials_per_gpu: 1}
+  model: {type: categorical, choices: [dkt, sakt]}
+  learning_rate: {type: float, low: 1.0e-4, high: 3.0e-2, log: true}
+  dropout: {type: float, low: 0.0, high: 0.5, step: 0.1}
+fixed: {epochs: 4, patience: 2, batch_size: 64, d_model: 32, d_ff: 64, n_heads: 4, seed: 0}
+strategy: {sampler: tpe, n_trials: 12, seed: 0}
+pruner: {type: median, min_epochs: 2}
+resources: {backend: local, gpus: auto, cpu_slots: auto, timeout_min: 10}
 """
 
 
@@ -577,23 +564,56 @@ class Issue:
     line: int
     path: str
     message: str
+    column: int = 0  # 1-based column of the offending key (0: unknown)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
         return f"{where}{self.path + ': ' if self.path else ''}{self.message}"
 
 
-def space_params(session: Session) -> list[str]:
-    """The names of the params a session varies (its spec's ``space``), in spec order."""
+def _spec_data(session: Session) -> dict[str, Any]:
+    """A session's frozen spec as plain data ({} when unreadable)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
         data = YAML(typ="safe", pure=True).load(session.spec_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, YAMLError):
-        return []
-    space = data.get("space") if isinstance(data, dict) else None
-    return [str(k) for k in space] if isinstance(space, dict) else []
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _spec_space(session: Session) -> dict[str, Any]:
+    space = _spec_data(session).get("space")
+    return {str(k): v for k, v in space.items()} if isinstance(space, dict) else {}
+
+
+def session_backend(session: Session) -> str:
+    """The backend a session's trials run on (``local``, ``slurm``, ...)."""
+    resources = _spec_data(session).get("resources")
+    backend = resources.get("backend") if isinstance(resources, dict) else None
+    return str(backend or "local")
+
+
+def space_params(session: Session) -> list[str]:
+    """The names of the params a session varies (its spec's ``space``), in spec order."""
+    return list(_spec_space(session))
+
+
+def log_params(session: Session) -> frozenset[str]:
+    """The params declared ``log: true`` (the slice chart puts them on a log axis)."""
+    return frozenset(
+        name
+        for name, entry in _spec_space(session).items()
+        if isinstance(entry, dict) and entry.get("log") is True
+    )
+
+
+def curve_label(session: Session, metric: str) -> str:
+    """The name per-epoch curves of ``metric`` get (pykt's validauc is a best-so-far value)."""
+    metrics = _spec_data(session).get("metrics")
+    fmt = metrics.get("format") if isinstance(metrics, dict) else None
+    return pyktlines.curve_label(metric, str(fmt or "jsonl"))
 
 
 def validate_spec_text(text: str, filename: str = "<spec>") -> list[Issue]:
@@ -603,7 +623,7 @@ def validate_spec_text(text: str, filename: str = "<spec>") -> list[Issue]:
     try:
         load_spec_text(text, filename)
     except SpecError as exc:
-        return [Issue(i.line, i.path, i.message) for i in exc.issues]
+        return [Issue(i.line, i.path, i.message, i.column) for i in exc.issues]
     return []
 
 
@@ -796,87 +816,12 @@ def trial_detail(session: Session, number: int) -> TrialDetail:
     )
 
 
-# --------------------------------------------------------------------- charts
-def best_so_far(rows: Iterable[TrialRow], maximize: bool) -> list[tuple[int, float]]:
-    """(trial number, best value so far) over completed trials in trial order."""
-    out: list[tuple[int, float]] = []
-    best: float | None = None
-    for row in sorted(rows, key=lambda r: r.number):
-        if row.state != "complete" or row.value is None or not math.isfinite(row.value):
-            continue
-        if best is None or (row.value > best if maximize else row.value < best):
-            best = row.value
-        out.append((row.number, best))
-    return out
-
-
+# --------------------------------------------------------------------- stats
 def param_names(rows: Iterable[TrialRow]) -> list[str]:
     names: set[str] = set()
     for row in rows:
         names.update(k for k, _ in row.params)
     return sorted(names)
-
-
-def _ordinal(values: Sequence[Any]) -> tuple[list[float], list[str] | None]:
-    """Values as numbers; strings become their rank in sorted order (labels returned)."""
-    if all(isinstance(v, int | float) for v in values):
-        return [float(v) for v in values], None
-    labels = sorted({str(v) for v in values})
-    index = {label: i for i, label in enumerate(labels)}
-    return [float(index[str(v)]) for v in values], labels
-
-
-def slice_points(
-    rows: Iterable[TrialRow], param: str
-) -> tuple[list[float], list[float], list[str] | None]:
-    """x (the param, as numbers) and y (the objective) of completed trials."""
-    pairs = [
-        (r.param(param), r.value)
-        for r in rows
-        if r.state == "complete" and r.value is not None and r.param(param) is not None
-    ]
-    if not pairs:
-        return [], [], None
-    xs, labels = _ordinal([p[0] for p in pairs])
-    return xs, [float(p[1]) for p in pairs if p[1] is not None], labels
-
-
-@dataclass(frozen=True)
-class Importance:
-    param: str
-    score: float  # |Spearman rho|
-    rho: float
-    n: int
-
-
-MIN_IMPORTANCE_TRIALS = 5
-
-
-def importance(rows: Iterable[TrialRow]) -> list[Importance]:
-    """|Spearman ρ| between each param and the objective over completed trials.
-
-    An honest first look, not fANOVA: it sees monotonic effects only, and
-    string choices are ranked alphabetically. Highest first.
-    """
-    from scipy.stats import spearmanr
-
-    done = [r for r in rows if r.state == "complete" and r.value is not None]
-    out = []
-    for name in param_names(done):
-        pairs = [(r.param(name), r.value) for r in done if r.param(name) is not None]
-        if len(pairs) < MIN_IMPORTANCE_TRIALS:
-            continue
-        xs, _ = _ordinal([p[0] for p in pairs])
-        ys = [float(p[1]) for p in pairs if p[1] is not None]
-        if len(set(xs)) < 2 or len(set(ys)) < 2:
-            rho = 0.0
-        else:
-            result = spearmanr(xs, ys)
-            rho = float(result[0])
-            if not math.isfinite(rho):
-                rho = 0.0
-        out.append(Importance(name, abs(rho), rho, len(pairs)))
-    return sorted(out, key=lambda i: (-i.score, i.param))
 
 
 # --------------------------------------------------------------------- GPUs
@@ -892,14 +837,38 @@ class GpuRow:
 
 
 @dataclass(frozen=True)
+class JobRow:
+    """A running trial as its scheduler placed it (the GPUs pane of a SLURM sweep)."""
+
+    trial: int
+    job_id: str
+    node: str
+    gres: str
+
+
+@dataclass(frozen=True)
 class GpuSnapshot:
     gpus: tuple[GpuRow, ...]
     fake: bool
     note: str
+    jobs: tuple[JobRow, ...] = ()
 
 
-def gpu_snapshot(rows: Iterable[TrialRow]) -> GpuSnapshot:
-    """Every GPU of this machine with the running trials that hold it."""
+def gpu_snapshot(rows: Iterable[TrialRow], *, backend: str = "local") -> GpuSnapshot:
+    """Every GPU of this machine with the running trials that hold it.
+
+    On a scheduler backend the trials run on other nodes: the snapshot lists
+    each running trial's job id, node and GRES instead of this machine's GPUs.
+    """
+    rows = list(rows)
+    if backend not in ("", "local"):
+        jobs = tuple(
+            JobRow(r.number, r.job_id or "-", r.node or "-", r.gres or "-")
+            for r in sorted(rows, key=lambda r: r.number)
+            if r.state == "running"
+        )
+        note = f"{backend}: {len(jobs)} running job(s); GPUs as the scheduler granted them"
+        return GpuSnapshot(gpus=(), fake=False, note=note, jobs=jobs)
     from kttui.backends.gpus import FAKE_ENV, detect_gpus
 
     holders: dict[int, list[int]] = {}
@@ -934,17 +903,32 @@ def gpu_snapshot(rows: Iterable[TrialRow]) -> GpuSnapshot:
 
 
 # --------------------------------------------------------------------- reports
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 #: Below this many completed trials the pane shows the best config only.
 MIN_ANALYSIS_TRIALS = 3
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The advice pane's text and the report analysis behind it (None: too few trials).
+
+    The console's importance chart and pair view read the same analysis, so the
+    numbers they show are the report's.
+    """
+
+    markdown: str
+    analysis: Any = None  # kttui.analysis.overview.Analysis
 
 
 def recommendations_markdown(
     session: Session, rows: Sequence[TrialRow], *, maximize: bool = True, metric: str = "value"
 ) -> str:
+    """The recommendations pane's Markdown (see :func:`session_stats`)."""
+    return session_stats(session, rows, maximize=maximize, metric=metric).markdown
+
+
+def session_stats(
+    session: Session, rows: Sequence[TrialRow], *, maximize: bool = True, metric: str = "value"
+) -> Stats:
     """The recommendations pane: best config, the report's findings and elite analysis,
     per-param values of the top trials, failures.
 
@@ -960,7 +944,7 @@ def recommendations_markdown(
         best = ordered[0]
         value = format_value(best.value)
         out.append(f"\n### Best config: trial {best.number}, {metric} = {value}\n")
-        out += [f"- `{_md_escape(k)}` = {_md_escape(format_value(v))}" for k, v in best.params]
+        out += [f"- {md_code(k)} = {md_escape(format_value(v))}" for k, v in best.params]
         top = ordered[: max(3, len(ordered) // 10)]
         out.append(f"\n### Per-param values of the top {len(top)} trials\n")
         out.append("| param | best | top range |\n|---|---|---|")
@@ -973,17 +957,18 @@ def recommendations_markdown(
                 common = Counter(format_value(v) for v in values).most_common(3)
                 span = ", ".join(f"{v} ×{n}" for v, n in common)
             out.append(
-                f"| {_md_escape(name)} | {_md_escape(format_value(best.param(name)))} "
-                f"| {_md_escape(span)} |"
+                f"| {md_escape(name)} | {md_escape(format_value(best.param(name)))} "
+                f"| {md_escape(span)} |"
             )
+    analysis = None
     if len(done) >= MIN_ANALYSIS_TRIALS:
         try:
             from kttui.analysis.load import load_session, session_spec
-            from kttui.report import render_recommendations
+            from kttui.report import recommendations_analysis, render_recommendations
 
-            out.append(
-                "\n" + render_recommendations(load_session(session), spec=session_spec(session))
-            )
+            table, spec = load_session(session), session_spec(session)
+            analysis = recommendations_analysis(table, spec=spec)
+            out.append("\n" + render_recommendations(table, spec=spec, analysis=analysis))
         except Exception as exc:  # the analysis must never take the console down
             out.append(f"\n(analysis unavailable: {type(exc).__name__}: {exc})")
     failed = [r for r in rows if r.state == "fail"]
@@ -996,8 +981,8 @@ def recommendations_markdown(
         for reason, n in reasons.most_common(8):
             numbers = [str(r.number) for r in failed if (r.reason or "unknown")[:80] == reason]
             shown = ", ".join(numbers[:6]) + (" …" if len(numbers) > 6 else "")
-            out.append(f"| {_md_escape(reason)} ({n}) | {shown} |")
-    return "\n".join(out) + "\n"
+            out.append(f"| {md_escape(reason)} ({n}) | {shown} |")
+    return Stats("\n".join(out) + "\n", analysis)
 
 
 def report_markdown(session: Session) -> str:
@@ -1042,15 +1027,8 @@ def summary_markdown(session: Session) -> str:
     if baseline is not None:
         head.append(f"- baseline: {format_value(baseline)}")
     body = recommendations_markdown(session, rows, maximize=watcher.maximize, metric=watcher.metric)
-    imp = importance(rows)
-    lines = ["\n## Param importance (|Spearman ρ| with the objective; monotonic effects only)\n"]
-    if imp:
-        lines.append("| param | abs(rho) | rho | trials |\n|---|---:|---:|---:|")
-        lines += [f"| {i.param} | {i.score:.3f} | {i.rho:+.3f} | {i.n} |" for i in imp]
-    else:
-        lines.append(f"Needs at least {MIN_IMPORTANCE_TRIALS} completed trials.")
     watcher.close()
-    return "\n".join(head) + "\n\n" + body + "\n".join(lines) + "\n"
+    return "\n".join(head) + "\n\n" + body
 
 
 def export_report(session: Session) -> Path:

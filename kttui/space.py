@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from kttui.expr import Expr, ExprError, parse
+from kttui.expr import Expr, ExprError, ExprLimit, parse
 from kttui.spec import BoolParam, CategoricalParam, FloatParam, IntParam, Spec
 
 #: Enumerating more points than this to count feasible ones is not worth the wait.
@@ -64,18 +64,32 @@ class SearchSpace:
             return None
         return float_grid(p.low, p.high, p.step)
 
+    def count(self, name: str) -> int | None:
+        """How many values a param has (None: continuous), counted without listing them:
+        ``step: 1e-300`` is a number of points, not a list to allocate."""
+        p = self.params[name]
+        if isinstance(p, BoolParam):
+            return 2
+        if isinstance(p, CategoricalParam):
+            return len(p.choices)
+        if isinstance(p, IntParam):
+            return max(0, (p.high - p.low) // p.step + 1)
+        if p.step is None:
+            return None
+        return grid_count(p.low, p.high, p.step)
+
     @property
     def is_finite(self) -> bool:
-        return all(self.values(name) is not None for name in self.params)
+        return all(self.count(name) is not None for name in self.params)
 
     def size(self) -> int | None:
         """Points in the (unconstrained) space, or None when continuous."""
         total = 1
         for name in self.params:
-            vals = self.values(name)
-            if vals is None:
+            n = self.count(name)
+            if n is None:
                 return None
-            total *= len(vals)
+            total *= n
         return total
 
     def points(self) -> Iterator[dict[str, Any]]:
@@ -131,11 +145,22 @@ class SearchSpace:
         return tuple(items)
 
 
+def grid_count(low: float, high: float, step: float) -> int:
+    """Points of ``float_grid(low, high, step)``, in constant time and memory."""
+    d_low, d_step = Decimal(repr(low)), Decimal(repr(step))
+    return int((Decimal(repr(high)) - d_low) / d_step + Decimal("1e-9")) + 1
+
+
+def grid_top(low: float, high: float, step: float) -> float:
+    """The last point of the grid (equal to ``high`` when ``step`` divides the range)."""
+    n = grid_count(low, high, step) - 1
+    return float(Decimal(repr(low)) + Decimal(repr(step)) * n)
+
+
 def float_grid(low: float, high: float, step: float) -> list[float]:
     """``low, low+step, ... <= high`` without float drift (0.1 + 0.2 stays 0.3)."""
     d_low, d_step = Decimal(repr(low)), Decimal(repr(step))
-    n = int((Decimal(repr(high)) - d_low) / d_step + Decimal("1e-9"))
-    return [float(d_low + d_step * i) for i in range(n + 1)]
+    return [float(d_low + d_step * i) for i in range(grid_count(low, high, step))]
 
 
 def snap(value: float, low: float, step: float) -> float:
@@ -187,7 +212,36 @@ def compile_space(spec: Spec) -> tuple[SearchSpace, list[SpaceIssue]]:
         derived=[(n, parsed[n]) for n in order],
         constraints=constraints,
     )
+    if not issues:
+        issues += _probe(space, spec)
     return space, issues
+
+
+def _probe(space: SearchSpace, spec: Spec) -> list[SpaceIssue]:
+    """Evaluate every expression once, at the low corner of the space: one that breaks a
+    bound there (``x ** 64**64``) is reported now, not met by the runner."""
+    config: dict[str, Any] = {**space.fixed}
+    for name, p in space.params.items():
+        config[name] = p.choices[0] if isinstance(p, CategoricalParam) else getattr(p, "low", False)
+    if spec.repeats is not None:
+        config[spec.repeats.param] = spec.repeats.seeds[0]
+    if spec.budgets is not None:
+        config[spec.budgets.param] = spec.budgets.tiers[0]
+    out: list[SpaceIssue] = []
+    checks: list[tuple[tuple[str | int, ...], Expr, str | None]]
+    checks = [(("derived", n), e, n) for n, e in space.derived]
+    checks += [(("constraints", i), e, None) for i, e in enumerate(space.constraints)]
+    for loc, expr, target in checks:
+        try:
+            value = expr.evaluate(config)
+        except ExprLimit as exc:
+            out.append(SpaceIssue(loc, str(exc)))
+            continue
+        except ExprError:
+            continue  # e.g. a division by zero at this corner only: the runner skips the point
+        if target is not None:
+            config[target] = value
+    return out
 
 
 def _topological(parsed: dict[str, Expr], issues: list[SpaceIssue]) -> list[str]:

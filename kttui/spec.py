@@ -29,6 +29,31 @@ def _scalar(value: Any) -> Any:
 
 Scalar = Annotated[Any, BeforeValidator(_scalar)]
 
+#: Params are stored as floats by Optuna: integers beyond this lose their identity.
+MAX_INT_PARAM = 2**53
+
+
+def _whole(value: Any) -> Any:
+    """Counts and seeds: ``true`` is not 1 and ``1e29`` is not a count someone meant."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    if isinstance(value, float):
+        raise ValueError(f"must be a whole number written without a decimal point, not {value!r}")
+    return value
+
+
+def _int_param_bound(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    if isinstance(value, int | float) and abs(value) > MAX_INT_PARAM:
+        raise ValueError(f"must be within ±2**53 ({MAX_INT_PARAM}); Optuna stores params as floats")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+OptWhole = Annotated[int | None, BeforeValidator(_whole)]
+IntBound = Annotated[int, BeforeValidator(_int_param_bound)]
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -48,10 +73,10 @@ class IntParam(_Model):
     """An integer param in ``[low, high]`` (both inclusive)."""
 
     type: Literal["int"]
-    low: int
-    high: int
+    low: IntBound
+    high: IntBound
     log: bool = False
-    step: int = Field(default=1, ge=1)
+    step: Whole = Field(default=1, ge=1)
 
 
 class CategoricalParam(_Model):
@@ -63,12 +88,12 @@ class CategoricalParam(_Model):
     @field_validator("choices")
     @classmethod
     def _unique(cls, choices: list[Any]) -> list[Any]:
-        seen: list[tuple[type, Any]] = []
+        seen: set[tuple[type, Any]] = set()  # a set: 200 000 choices must stay linear
         for choice in choices:
             key = (type(choice), choice)
             if key in seen:
                 raise ValueError(f"choice {choice!r} is listed twice")
-            seen.append(key)
+            seen.add(key)
         return choices
 
 
@@ -133,16 +158,17 @@ class Strategy(_Model):
     sampler: Literal[
         "grid", "random", "tpe", "gp", "cmaes", "qmc", "sobol", "extremes+tpe", "list", "ofat"
     ] = "tpe"
-    n_trials: int | None = Field(
+    n_trials: OptWhole = Field(
         default=None,
         ge=1,
+        le=10_000_000,
         description="trials to run (grid: defaults to every feasible point; list: to every config)",
     )
-    seed: int | None = None
+    seed: OptWhole = None
     configs: list[dict[str, Scalar]] | None = Field(
         default=None, description="sampler: list - the configs to run, in order"
     )
-    initial: int | None = Field(
+    initial: OptWhole = Field(
         default=None,
         ge=1,
         description="start-up trials (tpe/gp/cmaes); extremes+tpe: size of the forced phase",
@@ -158,7 +184,7 @@ class Strategy(_Model):
 class Repeats(_Model):
     """Run every config once per seed: the only way a config runs more than once."""
 
-    seeds: list[int] = Field(min_length=1, description="one run of each config per seed")
+    seeds: list[Whole] = Field(min_length=1, description="one run of each config per seed")
     param: str = Field(default="seed", description="the param each run's seed is passed as")
 
     @field_validator("seeds")
@@ -194,7 +220,7 @@ class StopWhen(_Model):
     """Rules that end a sweep before its budget (the runner says which one fired)."""
 
     target: float | None = Field(default=None, description="stop once a trial reaches it")
-    no_improvement_trials: int | None = Field(
+    no_improvement_trials: OptWhole = Field(
         default=None, ge=1, description="stop after this many completed trials without a new best"
     )
     regret_below: float | None = Field(
@@ -202,18 +228,18 @@ class StopWhen(_Model):
         gt=0,
         description="stop when the estimated room for improvement is below this (e.g. seed noise)",
     )
-    min_trials: int = Field(default=20, ge=5, description="completed trials before regret_below")
+    min_trials: Whole = Field(default=20, ge=5, description="completed trials before regret_below")
 
 
 class Pruner(_Model):
     """Early stopping of unpromising trials, decided on each reported epoch."""
 
     type: Literal["none", "median", "percentile", "asha", "hyperband"] = "none"
-    min_epochs: int = Field(default=1, ge=0, description="epochs before a trial may be pruned")
-    n_startup_trials: int = Field(default=5, ge=0, description="trials to finish before pruning")
+    min_epochs: Whole = Field(default=1, ge=0, description="epochs before a trial may be pruned")
+    n_startup_trials: Whole = Field(default=5, ge=0, description="trials to finish before pruning")
     percentile: float = Field(default=25.0, gt=0, lt=100)
-    reduction_factor: int = Field(default=3, ge=2)
-    max_epochs: int | None = Field(default=None, ge=1, description="hyperband's max resource")
+    reduction_factor: Whole = Field(default=3, ge=2)
+    max_epochs: OptWhole = Field(default=None, ge=1, description="hyperband's max resource")
 
 
 def _gpus(value: Any) -> Any:
@@ -254,12 +280,12 @@ class Slurm(_Model):
     time: str | None = Field(
         default=None, description="sbatch --time (default: from timeout_min when set)"
     )
-    cpus_per_task: int = Field(default=1, ge=1)
-    gpus_per_trial: int | None = Field(
+    cpus_per_task: Whole = Field(default=1, ge=1)
+    gpus_per_trial: OptWhole = Field(
         default=None, ge=0, description="--gres=gpu:N (default: resources.gpus_per_trial)"
     )
     sbatch_args: list[str] = Field(default_factory=list, description="extra sbatch arguments")
-    max_pending: int = Field(default=20, ge=1, description="jobs queued at once, at most")
+    max_pending: Whole = Field(default=20, ge=1, description="jobs queued at once, at most")
     poll_s: float = Field(default=5.0, gt=0, description="seconds between squeue calls")
     signal: str | None = Field(
         default="B:USR1@120", description="sbatch --signal, so trials can checkpoint in time"
@@ -275,18 +301,26 @@ class Resources(_Model):
         default="auto",
         description="'auto' (detect), N (the first N), a list of indices, or 0 for CPU only",
     )
-    trials_per_gpu: int = Field(default=1, ge=1)
-    gpus_per_trial: int = Field(default=1, ge=1)
+    trials_per_gpu: Whole = Field(default=1, ge=1)
+    gpus_per_trial: Whole = Field(default=1, ge=1)
     cpu_slots: Annotated[int | Literal["auto"], BeforeValidator(_cpu_slots)] = Field(
         default="auto", description="concurrent trials when there is no GPU ('auto': CPU count)"
     )
-    max_concurrent: int | None = Field(default=None, ge=1)
+    max_concurrent: OptWhole = Field(default=None, ge=1)
     timeout_min: float | None = Field(default=None, gt=0)
-    retries: int = Field(default=0, ge=0, description="re-runs (same params) of a failed trial")
+    retries: Whole = Field(default=0, ge=0, description="re-runs (same params) of a failed trial")
     kill_grace_s: float = Field(
         default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a trial"
     )
     slurm: Slurm | None = Field(default=None, description="sbatch options (backend: slurm)")
+    pause_after_failures: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "pause launching when the first N trials all fail the same way before any epoch "
+            "(a broken command burns no more slots); 0 = never"
+        ),
+    )
 
 
 class Spec(_Model):
@@ -300,6 +334,11 @@ class Spec(_Model):
     command: list[str] = Field(
         min_length=1,
         description="argv list; {param} placeholders are replaced, never run through a shell",
+    )
+    evaluate: list[list[str]] = Field(
+        default_factory=list,
+        description="argv lists run after training succeeds, in the trial's slot with the same "
+        "placeholders (e.g. pykt's wandb_predict.py); their metric lines become final metrics",
     )
     pass_params: Literal["auto", "flags", "none"] = Field(
         default="auto",

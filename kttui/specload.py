@@ -10,9 +10,10 @@ because only here do errors know their line.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kttui.metricparse import PYKT_METRICS
-from kttui.space import SearchSpace, compile_space, float_grid
+from kttui.pyktlines import PYKT_TEST
+from kttui.space import MAX_ENUMERATION, SearchSpace, compile_space, grid_top
 from kttui.spec import (
     BUILTIN_PLACEHOLDERS,
     MODELS_BY_PATH,
@@ -34,6 +36,8 @@ from kttui.spec import (
     IntParam,
     Spec,
 )
+from kttui.specpartial import overlaps, validate_partially
+from kttui.yamldepth import MAX_YAML_DEPTH, nesting_line
 
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Loc = tuple[str | int, ...]
@@ -45,6 +49,7 @@ class SpecIssue:
     line: int  # 1-based; 0 when unknown
     path: str
     message: str
+    column: int = 0  # 1-based column of the offending key; 0 when unknown
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -81,49 +86,71 @@ def load_spec(path: str | Path) -> LoadedSpec:
 
 def load_spec_text(text: str, filename: str = "<spec>") -> LoadedSpec:
     """Validate spec text; raise :class:`SpecError` listing every problem."""
-    data, marks = _parse_yaml(text, filename)
+    data = _parse_yaml(text, filename)
     if not isinstance(data, dict):
         raise SpecError([SpecIssue(filename, 1, "", "a spec must be a mapping of keys")])
-    locator = _Locator(filename, marks)
+    locator = _Locator(filename, lambda: _marks(text))
+    issues: list[SpecIssue] = []
+    pruned: list[Loc] = []
     try:
-        spec = Spec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(locator.from_pydantic(exc)) from None
+        spec: Spec | None = Spec.model_validate(data)
+    except ValidationError as exc:  # go on: every problem at once, schema and semantic
+        issues = locator.from_pydantic(exc)
+        spec, pruned = validate_partially(data, exc)
+    if spec is None:
+        raise SpecError(sorted(issues, key=lambda i: (i.line, i.column)))
     space, space_issues = compile_space(spec)
-    issues = [locator.issue(i.loc, i.message) for i in space_issues]
-    issues += [locator.issue(loc, msg) for loc, msg in cross_check(spec)]
+    semantic = [(i.loc, i.message) for i in space_issues] + list(cross_check(spec))
+    issues += [locator.issue(loc, msg) for loc, msg in semantic if not overlaps(loc, msg, pruned)]
     if issues:
-        raise SpecError(sorted(issues, key=lambda i: i.line))
+        raise SpecError(sorted(issues, key=lambda i: (i.line, i.column)))
     return LoadedSpec(spec, space, text, None)
 
 
-def _parse_yaml(text: str, filename: str) -> tuple[Any, Any]:
+def _parse_yaml(text: str, filename: str) -> Any:
+    deep = nesting_line(text)
+    if deep is not None:
+        message = f"YAML: nested more than {MAX_YAML_DEPTH} levels deep"
+        raise SpecError([SpecIssue(filename, deep, "", message)])
     safe = YAML(typ="safe", pure=True)
-    rt = YAML(typ="rt")
     try:
         data = safe.load(text)
-        marks = rt.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
+        line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise SpecError([SpecIssue(filename, line, "", f"YAML: {problem}")]) from None
     except YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
-        raise SpecError([SpecIssue(filename, 0, "", f"YAML: {first}")]) from None
-    return data, marks
+        raise SpecError([SpecIssue(filename, 1, "", f"YAML: {first}")]) from None
+    except (RecursionError, MemoryError):
+        raise SpecError([SpecIssue(filename, 1, "", "YAML: nested too deeply")]) from None
+    return data
+
+
+def _marks(text: str) -> Any:
+    """The round-trip tree that knows the line of every key; only read when there is a
+    problem to place (it costs as much again as the values)."""
+    try:
+        return YAML(typ="rt").load(text)
+    except (YAMLError, RecursionError, MemoryError):
+        return None
 
 
 class _Locator:
     """Maps an error location (a path of keys) to the line it is on."""
 
-    def __init__(self, filename: str, marks: Any) -> None:
+    def __init__(self, filename: str, load_marks: Callable[[], Any]) -> None:
         self.filename = filename
-        self.marks = marks
+        self._load_marks = load_marks
+
+    @functools.cached_property
+    def marks(self) -> Any:
+        return self._load_marks()
 
     def issue(self, loc: Loc, message: str) -> SpecIssue:
-        line, path = self._find(loc)
-        return SpecIssue(self.filename, line, path, message)
+        line, column, path = self._find(loc)
+        return SpecIssue(self.filename, line, path, message, column)
 
     def from_pydantic(self, exc: ValidationError) -> list[SpecIssue]:
         issues = []
@@ -135,16 +162,16 @@ class _Locator:
             issues.append(self.issue(loc, message))
         return sorted(issues, key=lambda i: i.line)
 
-    def _find(self, loc: Loc) -> tuple[int, str]:
+    def _find(self, loc: Loc) -> tuple[int, int, str]:
         node = self.marks
-        line = 1
+        line, column = 1, 0
         shown: list[str] = []
         descending = True
         for part in loc:
             if descending and isinstance(node, CommentedMap):
                 if part in node:
-                    key_line = node.lc.key(part)[0] + 1
-                    line = key_line
+                    key_line, key_col = node.lc.key(part)
+                    line, column = key_line + 1, key_col + 1
                     node = node[part]
                     shown.append(str(part))
                     continue
@@ -153,7 +180,8 @@ class _Locator:
                 descending = False
             elif descending and isinstance(node, CommentedSeq) and isinstance(part, int):
                 if 0 <= part < len(node):
-                    line = node.lc.item(part)[0] + 1
+                    item_line, item_col = node.lc.item(part)
+                    line, column = item_line + 1, item_col + 1
                     node = node[part]
                     shown.append(f"[{part}]")
                     continue
@@ -162,7 +190,7 @@ class _Locator:
                 descending = False
             shown.append(f"[{part}]" if isinstance(part, int) else str(part))
         path = ".".join(shown).replace(".[", "[")
-        return line, path
+        return line, column, path
 
 
 def _message(err: Any) -> str:
@@ -256,13 +284,18 @@ def _check_ranges(spec: Spec) -> Iterable[tuple[Loc, str]]:
         if isinstance(p, FloatParam) and p.step is not None:
             if p.log:
                 yield ("space", name, "step"), "log and step cannot be combined"
-            elif p.low < p.high:
-                grid = float_grid(p.low, p.high, p.step)
-                if abs(grid[-1] - p.high) > 1e-9 * max(1.0, abs(p.high)):
-                    yield (
-                        ("space", name, "step"),
-                        f"step {p.step} does not divide high - low ({p.high} - {p.low})",
-                    )
+            elif p.step < 4 * math.ulp(max(abs(p.low), abs(p.high))):
+                yield (
+                    ("space", name, "step"),
+                    f"step {p.step} is finer than floats can tell apart in [{p.low}, {p.high}]",
+                )
+            elif p.low < p.high and abs(grid_top(p.low, p.high, p.step) - p.high) > 1e-9 * max(
+                1.0, abs(p.high)
+            ):
+                yield (
+                    ("space", name, "step"),
+                    f"step {p.step} does not divide high - low ({p.high} - {p.low})",
+                )
         if isinstance(p, IntParam):
             if p.log and p.step != 1:
                 yield ("space", name, "step"), "log and step cannot be combined"
@@ -274,12 +307,17 @@ def _check_ranges(spec: Spec) -> Iterable[tuple[Loc, str]]:
 
 def _check_command(spec: Spec) -> Iterable[tuple[Loc, str]]:
     known = set(spec.all_names) | set(BUILTIN_PLACEHOLDERS)
-    for i, arg in enumerate(spec.command):
-        for match in PLACEHOLDER_RE.finditer(arg.replace("{{", "").replace("}}", "")):
-            if match.group(1) not in known:
-                close = difflib.get_close_matches(match.group(1), sorted(known), n=1)
-                hint = f" (did you mean {{{close[0]}}}?)" if close else ""
-                yield ("command", i), f"unknown placeholder {{{match.group(1)}}}{hint}"
+    argvs: list[tuple[Loc, list[str]]] = [(("command",), spec.command)]
+    argvs += [(("evaluate", j), argv) for j, argv in enumerate(spec.evaluate)]
+    for where, argv in argvs:
+        if not argv or not argv[0].strip():
+            yield where, "the program (first element) is empty"
+        for i, arg in enumerate(argv):
+            for match in PLACEHOLDER_RE.finditer(arg.replace("{{", "").replace("}}", "")):
+                if match.group(1) not in known:
+                    close = difflib.get_close_matches(match.group(1), sorted(known), n=1)
+                    hint = f" (did you mean {{{close[0]}}}?)" if close else ""
+                    yield (*where, i), f"unknown placeholder {{{match.group(1)}}}{hint}"
 
 
 def check_config(
@@ -318,10 +356,17 @@ def _check_metrics(spec: Spec) -> Iterable[tuple[Loc, str]]:
             )
     elif m.pattern is not None:
         yield ("metrics", "pattern"), "a pattern is only used with format: regex"
-    if m.format == "pykt" and spec.objective.metric not in PYKT_METRICS:
+    if m.format == "pykt" and spec.objective.metric not in (*PYKT_METRICS, *PYKT_TEST):
         yield (
             ("objective", "metric"),
-            f"pykt lines report {', '.join(PYKT_METRICS)}; not {spec.objective.metric!r}",
+            f"pykt lines report {', '.join(PYKT_METRICS + PYKT_TEST)}; "
+            f"not {spec.objective.metric!r}",
+        )
+    elif m.format == "pykt" and spec.objective.metric in PYKT_TEST and not spec.evaluate:
+        yield (
+            ("objective", "metric"),
+            f"{spec.objective.metric!r} comes from pykt's evaluation: add an `evaluate` "
+            "command (wandb_predict.py on the trial's save dir)",
         )
 
 
@@ -357,5 +402,12 @@ def _check_strategy(spec: Spec) -> Iterable[tuple[Loc, str]]:
         ]
         for name in continuous:
             yield ("space", name), "grid search needs a `step` (or choices) for float params"
+        size = SearchSpace(params=dict(spec.space), fixed={}).size()
+        if not continuous and size is not None and size > MAX_ENUMERATION:
+            yield (
+                ("strategy", "sampler"),
+                f"the grid has {size:.3g} points, more than {MAX_ENUMERATION:,} can be listed;"
+                " use larger steps or another sampler",
+            )
     elif s.n_trials is None:
         yield ("strategy", "sampler"), f"sampler {s.sampler!r} needs `n_trials`"

@@ -4,7 +4,10 @@ A trial may be writing half a line when we look (the newline has not been
 flushed yet), may truncate its log, or delete and re-create it. The tail keeps
 the partial line until its newline arrives, and starts over from the top when
 the file shrinks or is replaced; the epoch policy downstream then drops epochs
-it has already seen. The tail holds the file open, which also keeps the kernel
+it has already seen. A line longer than :data:`MAX_LINE` is not kept whole (a
+trial printing a 1 GB line without a newline must not fill the runner's memory):
+its first :data:`KEEP` bytes come out, marked as cut, and the lines after it
+are read as usual. The tail holds the file open, which also keeps the kernel
 from handing a re-created file the same inode number we are watching.
 """
 
@@ -19,6 +22,10 @@ from aiofiles.os import wrap
 
 #: Read at most this much per call so a trial printing gigabytes cannot stall the runner.
 CHUNK = 1 << 20
+#: Lines longer than this are cut to their first KEEP bytes (never valid metric lines).
+MAX_LINE = 1 << 20
+KEEP = 4096
+CUT_MARK = " … [line over 1 MB cut]"
 
 _apread = wrap(os.pread)
 
@@ -30,6 +37,7 @@ class FileTail:
     partial: bytes = b""
     resets: int = 0
     fd: int | None = None
+    cut: bool = False  # the pending partial line is already over MAX_LINE
 
     def _prepare(self) -> int | None:
         """The fd to read from and how much there is; reopen when the file was replaced."""
@@ -53,14 +61,23 @@ class FileTail:
         return size
 
     def _reset(self) -> None:
-        self.offset, self.partial = 0, b""
+        self.offset, self.partial, self.cut = 0, b"", False
         self.resets += 1
 
     def _split(self, data: bytes) -> list[str]:
         self.offset += len(data)
-        lines = (self.partial + data).split(b"\n")
-        self.partial = lines.pop()
-        return [line.decode("utf-8", errors="replace") for line in lines]
+        *lines, rest = (self.partial + data).split(b"\n")
+        out = []
+        for line in lines:
+            if self.cut or len(line) > MAX_LINE:
+                out.append(_decode(line[:KEEP]) + CUT_MARK)
+                self.cut = False
+            else:
+                out.append(_decode(line))
+        if self.cut or len(rest) > MAX_LINE:
+            rest, self.cut = rest[:KEEP], True
+        self.partial = rest
+        return out
 
     def read_lines(self) -> list[str]:
         """New complete lines since the last call."""
@@ -78,16 +95,20 @@ class FileTail:
         return self._split(data)
 
     def drain(self) -> list[str]:
-        """Everything left, including an unterminated last line (the writer is gone)."""
+        """Everything left, including an unterminated last line (the writer is gone).
+
+        Reads until the offset stops moving, not until a read yields no line: a
+        1 MB chunk of one long line yields none, and the lines after it count.
+        """
         lines: list[str] = []
         while True:
-            chunk = self.read_lines()
-            if not chunk:
+            before = self.offset
+            lines.extend(self.read_lines())
+            if self.offset == before:
                 break
-            lines.extend(chunk)
         if self.partial:
-            lines.append(self.partial.decode("utf-8", errors="replace"))
-            self.partial = b""
+            lines.append(_decode(self.partial) + (CUT_MARK if self.cut else ""))
+            self.partial, self.cut = b"", False
         self.close()
         return lines
 
@@ -96,6 +117,10 @@ class FileTail:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
             self.fd = None
+
+
+def _decode(line: bytes) -> str:
+    return line.decode("utf-8", errors="replace")
 
 
 def last_lines(path: Path, lines: int, max_bytes: int = 16384) -> list[str]:

@@ -169,3 +169,21 @@ def test_readme_spec_reference_is_generated_from_the_models() -> None:
     readme = (ROOT / "README.md").read_text()
     current = readme.split(README_BEGIN)[1].split(README_END)[0]
     assert current.strip() == spec_reference().strip(), "run: python -m kttui.docs --write"
+
+
+def test_a_backend_package_imports_only_the_protocol_and_itself() -> None:
+    """Every import, at any indentation: a backend split into modules stays one unit."""
+    for package in (p for p in (ROOT / "backends").iterdir() if (p / "__init__.py").exists()):
+        own = f"kttui.backends.{package.name}"
+        for path in package.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                for name in names:
+                    if name.split(".")[0] == "kttui":
+                        ok = name == "kttui.backends.base" or name.startswith(own)
+                        assert ok, f"{path.relative_to(ROOT)}: imports {name}"

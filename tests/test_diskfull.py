@@ -18,6 +18,7 @@ import pytest
 
 from kttui import pending
 from kttui.diskfull import full_cause, is_disk_full
+from kttui.service import SessionWatcher
 from kttui.session import Session, list_sessions, write_json_atomic
 from kttui.storage import open_storage
 from tests.conftest import kttui, missing, pid_alive, wait_for, write_spec
@@ -114,6 +115,8 @@ def test_a_full_disk_pauses_launching_loses_nothing_and_resumes_by_itself(
     assert session.runner()["state"] == "paused"  # type: ignore[index]
     status = kttui("status", session.id, "--sessions-dir", str(store))
     assert "disk full" in status.stdout, status.stdout
+    header = SessionWatcher(session, follow_metrics=False).poll().runner  # the console's view
+    assert header is not None and header.state == "paused" and "disk full" in header.reason
     wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=10)
     assert session.runner_alive() and session.state() == "paused"
     assert filler.exists()

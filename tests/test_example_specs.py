@@ -1,4 +1,5 @@
-"""The example specs drive unmodified scripts: pykt's wandb_train.py and a regex logger."""
+"""The example specs drive unmodified scripts: pykt's per-model scripts (stand-ins here,
+the real package in test_pykt_real.py) and a regex logger."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from kttui import service
 from kttui.session import list_sessions
 from tests.conftest import ROOT, kttui
 
@@ -16,6 +18,7 @@ def test_pykt_spec_reads_every_epoch(tmp_path: Path, store: Path, unbuffered: st
     text = (ROOT / "specs" / "pykt-akt.yaml").read_text()
     text = text.replace("workdir: ../pykt-toolkit/examples", f"workdir: {ROOT / 'tests' / 'progs'}")
     text = text.replace("command: [python,", "command: ['{python}',")
+    text = text.replace("[python, wandb_predict.py", "['{python}', wandb_predict.py")
     text = text.replace("n_trials: 40", "n_trials: 3")
     text = text.replace(
         "resources: {backend: local, gpus: auto",
@@ -33,9 +36,24 @@ def test_pykt_spec_reads_every_epoch(tmp_path: Path, store: Path, unbuffered: st
     assert len(done) == 3
     for t in done:
         assert sorted(t.intermediate_values) == [1, 2, 3, 4]
-        assert t.value == max(t.intermediate_values.values())
+        # pykt's closing summary row gives the best validauc unrounded (a final metric)
+        assert t.value == pytest.approx(max(t.intermediate_values.values()), abs=1e-4)
         argv = (session.trial_dir(t.number) / "stdout.log").read_text()
         assert "Start training model: akt" in argv
+        # the evaluation step ran on this trial's own save folder: test AUC beside validauc
+        final = t.user_attrs["kttui:final"]
+        lr = t.params["learning_rate"]
+        assert final["testauc"] == pytest.approx(0.65 + 100 * lr)
+        assert "window_testacc" not in final  # pykt's -1: not computed
+        status = session.trial_status(t.number) or {}
+        assert status["final"]["testauc"] == final["testauc"]
+        # the console's trial detail: test metrics in the same table as validauc
+        rows = service.read_metrics(session, t.number)
+        assert rows[-1]["epoch"] == "final" and rows[-1]["testauc"] == final["testauc"]
+        assert {"validauc", "validacc", "train_loss"} <= set(rows[0])
+    # pykt's validauc is the best so far: the console's curves say so
+    assert service.curve_label(session, "validauc") == "validauc (best so far)"
+    assert service.curve_label(session, "train_loss") == "train_loss"
 
 
 def test_regex_spec_validates_and_parses_its_own_example_line() -> None:

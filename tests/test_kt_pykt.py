@@ -156,3 +156,51 @@ def test_split_by_fold_with_separate_test_file() -> None:
     split = ktdata.split_by_fold(folded, fold=0, test=test)
     assert split.test is test
     assert split.train.n_rows == 80 and split.val.n_rows == 40
+
+
+def test_export_pykt_writes_pykts_layout_and_keeps_other_entries(tmp_path: Path) -> None:
+    """`kttui kt export-pykt`: the files pykt's scripts open, read back by our loader."""
+    import json
+    import subprocess
+    import sys
+
+    root = tmp_path / "pykt-toolkit"
+    (root / "configs").mkdir(parents=True)
+    (root / "configs" / "data_config.json").write_text('{"assist2015": {"num_c": 100}}')
+    (root / "configs" / "kt_config.json").write_text('{"train_config": {"num_epochs": 200}}')
+    argv = [sys.executable, "-m", "kttui", "kt", "export-pykt", str(root), "--students", "60"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "kept" in done.stdout and "kt_config.json" in done.stdout
+    config = json.loads((root / "configs" / "data_config.json").read_text())
+    assert config["assist2015"] == {"num_c": 100}  # the clone's own entries stay
+    entry = config["kttui_synthetic"]
+    assert entry["dpath"] == "../data/kttui_synthetic" and entry["folds"] == [0, 1, 2, 3, 4]
+    assert json.loads((root / "configs" / "kt_config.json").read_text()) == {
+        "train_config": {"num_epochs": 200}
+    }
+    data = root / "data" / "kttui_synthetic"
+    train = load_pykt_csv(data / entry["train_valid_file"])
+    test = load_pykt_csv(data / entry["test_file"])
+    assert train.folds is not None and set(train.folds.tolist()) == {0, 1, 2, 3, 4}
+    assert test.folds is not None and set(test.folds.tolist()) == {-1}
+    assert not set(train.uids) & set(test.uids)
+    assert train.n_rows + test.n_rows == 60
+    assert max(train.n_skills, test.n_skills) <= entry["num_c"]
+    assert train.questions.shape[1] == entry["maxlen"]
+    assert not (root / "examples").exists()  # launchers only with --scripts
+
+
+def test_export_pykt_refuses_a_broken_data_config(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "configs" / "data_config.json"
+    bad.parent.mkdir()
+    bad.write_text("{not json")
+    argv = [sys.executable, "-m", "kttui", "kt", "export-pykt", str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and str(bad) in done.stderr
+    assert "nothing was written" in done.stderr and "Traceback" not in done.stderr
+    assert bad.read_text() == "{not json" and not (tmp_path / "data").exists()

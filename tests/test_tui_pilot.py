@@ -66,6 +66,7 @@ def table(app: KttuiApp) -> TrialTable:
     return app.screen.query_one(TrialTable)
 
 
+@pytest.mark.timeout(300)
 @sync
 async def test_dashboard_keys_against_a_live_sweep(
     store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -74,7 +75,7 @@ async def test_dashboard_keys_against_a_live_sweep(
     session = start_sweep(
         store,
         tmp_path,
-        fixed={"epochs": 400, "epoch_s": 0.05},
+        fixed={"epochs": 2000, "epoch_s": 0.05},
         strategy={"n_trials": 6},
         resources={"cpu_slots": 2},
     )
@@ -175,8 +176,25 @@ async def test_dashboard_keys_against_a_live_sweep(
         # the log pane follows the selected trial
         assert screen.query_one("#log").trial == screen.selected
 
-        # s stops gracefully: no new launches, running trials finish
+        # e on a running sweep: edits cannot reach it, offered as a new spec
+        await pilot.press("e")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "edits do not change it" in app.screen.question
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        assert app.screen.path.name == "spec-2.yaml" and not app.screen.path.exists()
+        assert app.screen.text == session.spec_path.read_text()
+        await pilot.press("escape")
+        if isinstance(app.screen, EditorScreen):  # unsaved: a second esc discards
+            await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+
+        # s stops gracefully after a confirmation: no new launches, running trials finish
         await pilot.press("s")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.screen is screen and session.state() == "running"
+        await pilot.press("s", "y")
         await until(pilot, lambda: session.state() in ("stopping", "stopped"), timeout=30)
         await pilot.press("q")
     assert app.return_code in (0, None)
@@ -275,8 +293,8 @@ async def test_editor_validates_saves_and_launches(store: Path, tmp_path: Path) 
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), timeout=40)
         session = app.screen.session
         assert session.info()["source"] == str(spec.resolve())
-        await until(pilot, lambda: session.state() in ("running", "finished"))
-        # e on the dashboard edits the session's spec file
+        await until(pilot, lambda: app.screen.runner.state == "finished", timeout=40)
+        # e on a finished sweep's dashboard edits the session's spec file
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, EditorScreen))
         assert app.screen.path == spec.resolve()
@@ -305,3 +323,110 @@ async def test_r_restarts_a_stopped_runner(store: Path, tmp_path: Path) -> None:
         await until(pilot, lambda: session.runner_alive(), timeout=40)
         await until(pilot, lambda: screen.runner.state == "running")
     service.control(session, "shutdown")
+
+
+def screen_text(app: KttuiApp) -> str:
+    """What the terminal shows (rendered now)."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ")
+
+
+async def watch_chart(store: Path, session: Session, size: tuple[int, int]) -> None:
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await until(pilot, lambda: (r := screen._selected_row()) and r.state == "running")
+        assert screen._selected_row().epoch is None  # type: ignore[union-attr]
+        if screen.narrow:
+            await pilot.press("tab")  # the chart tab
+        await until(pilot, lambda: screen.loaded)
+        await pilot.pause(1.2)  # the chart re-plots once a second
+        text = screen_text(app)
+        assert "learning curves" in text or "per epoch" in text, text
+        assert app.errors == [] and app.is_running
+
+
+@sync
+async def test_a_running_trial_without_an_epoch_never_breaks_the_chart(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11's crash: plotext's IndexError on a labelled series with no points."""
+    monkeypatch.setenv("KTTUI_FAKE_GPUS", "4")
+    session = start_sweep(
+        store,
+        tmp_path,
+        fixed={"epochs": 50, "epoch_s": 30},
+        strategy={"n_trials": 8},
+        resources={"gpus": "auto", "cpu_slots": 4},
+    )
+    for size in ((200, 50), (80, 24)):
+        await watch_chart(store, session, size)
+    assert not (session.path / "console.log").exists()
+    service.control(session, "shutdown")
+
+
+@sync
+async def test_a_failing_pane_shows_one_line_and_the_rest_goes_on(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = start_sweep(store, tmp_path, fixed={"epochs": 4000, "epoch_s": 0.05})
+
+    def broken(self: Any, data: Any) -> None:
+        raise RuntimeError("the chart cannot draw this")
+
+    def broken_show(self: Any, snapshot: Any) -> None:
+        raise ValueError("no GPU reading")
+
+    monkeypatch.setattr(ChartPane, "_curves", broken)
+    monkeypatch.setattr("kttui.tui.widgets.gpu_pane.GpuPane.show", broken_show)
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        screen = app.screen
+        rows = await until(pilot, lambda: table(app).rows_by_number)
+        number = min(rows)
+        await until(pilot, lambda: any("chart failed" in e for e in app.errors))
+        await until(pilot, lambda: any("gpus failed" in e for e in app.errors))
+        text = screen_text(app)
+        assert "chart failed: RuntimeError" in text, text
+        assert "gpus failed: ValueError" in str(screen.query_one("#pane-gpus").border_subtitle)
+        # the other panes go on: epochs still reach the table, keys still work
+        first = table(app).rows_by_number[number].epoch or 0
+        await until(pilot, lambda: (table(app).rows_by_number[number].epoch or 0) > first + 3)
+        await pilot.press("o")
+        assert table(app).sort_column == "state"
+        assert app.is_running
+    log = (session.path / "console.log").read_text()
+    assert "Traceback" in log and "the chart cannot draw this" in log and "no GPU reading" in log
+    assert log.count("the chart cannot draw this") < 10  # once per failure, not per frame
+    service.control(session, "shutdown")
+
+
+@sync
+async def test_view_choices_are_remembered_across_attach(store: Path) -> None:
+    session = write_demo_session(store, trials=12, epochs=3)
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app).rows_by_number)
+        await pilot.press("o", "o", "O", "c", "c")
+        await pilot.press("slash", *"state=complete", "enter")
+        await until(pilot, lambda: table(app).filter.text == "state=complete")
+        # an unknown name is named, not silently matched against nothing
+        await pilot.press("slash", "ctrl+u", *"lrr<0.1", "enter")
+        await until(pilot, lambda: table(app).filter.text == "lrr<0.1")
+        title = str(app.screen.query_one("#pane-trials").border_title)
+        assert "no param, metric or column named lrr" in title, title
+        await pilot.press("slash", "ctrl+u", *"state=complete", "enter")
+        await until(pilot, lambda: table(app).filter.text == "state=complete")
+        sort = (table(app).sort_column, table(app).sort_reverse)
+        await pilot.press("tab")
+        assert app.screen.current_pane == "chart" and app.screen.chart_kind == "slice"
+    again = KttuiApp(store, session.path, cursor_blink=False)
+    async with again.run_test(size=(80, 24)) as pilot:
+        screen = again.screen
+        await until(pilot, lambda: table(again).rows_by_number)
+        assert (table(again).sort_column, table(again).sort_reverse) == sort
+        assert table(again).filter.text == "state=complete"
+        assert screen.current_pane == "chart" and screen.chart_kind == "slice"

@@ -49,7 +49,7 @@ async def dashboard_ready(pilot: Pilot[Any]) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, DashboardScreen)
     await until(pilot, lambda: screen.loaded and screen.query_one(TrialTable).row_count == 40)
-    await until(pilot, lambda: screen.data.importance and screen.selected in screen.curves)
+    await until(pilot, lambda: screen.data.analysis and screen.selected in screen.curves)
     await until(pilot, lambda: screen.gpus is not None and screen.gpus.fake)
     await until(pilot, lambda: screen.query_one(TrialTable).cursor_visible)
     screen.query_one(ChartPane).replot()

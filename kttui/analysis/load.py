@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info, space_from_spec
+from kttui.reproduce import trial_lines
 from kttui.session import Session
 
 _STATE = {"complete": "complete", "pruned": "pruned", "fail": "fail", "running": "running"}
@@ -86,6 +87,11 @@ def load_session(session: Session, *, curves: bool = False) -> TrialTable:
             "params": {p: values.get(p) for p in params} if params else dict(values),
             "metrics": final,
         }
+        if st.get("label"):  # the user's own id of an imported trial
+            record["label"] = str(st["label"])
+        ran = trial_lines(session.trial_dir(number))
+        if ran:
+            record["command"] = ran
         for key in ("budget", "seed"):
             if key in values and key not in params:
                 record[key] = values[key]

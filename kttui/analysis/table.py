@@ -33,7 +33,17 @@ Kind = Literal["float", "int", "categorical", "bool"]
 Direction = Literal["maximize", "minimize"]
 
 METRIC_PREFIX = "metric:"
-RESERVED_COLUMNS = ("number", "state", "value", "duration_s", "epochs", "budget", "seed")
+RESERVED_COLUMNS = (
+    "number",
+    "state",
+    "value",
+    "duration_s",
+    "epochs",
+    "budget",
+    "seed",
+    "label",
+    "command",
+)
 
 _STATE_ALIASES: dict[str, State] = {
     "complete": "complete",

@@ -91,6 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(q)
     q.set_defaults(handler="kttui.cli.imports:cmd_import")
 
+    p = sub.add_parser("kt", help="knowledge-tracing data tools")
+    ksub = p.add_subparsers(dest="kt_command", metavar="TOOL", required=True)
+    q = ksub.add_parser(
+        "export-pykt", help="write synthetic students as a pykt-toolkit dataset (data + configs)"
+    )
+    q.add_argument("dir", help="pykt's root (holds configs/, data/, examples/)")
+    q.add_argument("--dataset", default="kttui_synthetic", help="name in data_config.json")
+    q.add_argument("--students", type=int, default=300)
+    q.add_argument("--seq-len", type=int, default=50)
+    q.add_argument("--epochs", type=int, default=2, help="num_epochs of a new kt_config.json")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument(
+        "--scripts", action="store_true", help="also write launchers for a pip-installed pykt"
+    )
+    q.set_defaults(handler="kttui.cli.pykt:cmd_export_pykt")
+
     p = sub.add_parser("validate", help="check spec files")
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.set_defaults(handler="kttui.cli.spec:cmd_validate")

@@ -112,7 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"trivial baseline AUC {refs['baseline_auc']:.4f}"
     )
     try:
-        session = new_session(store, loaded, spec_path, extra={"demo": refs})
+        session = new_session(store, loaded, spec_path, extra=_reference_lines(loaded.spec, refs))
     except ServiceError as exc:
         return fail(str(exc))
     if _use_tui(args):
@@ -123,12 +123,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return code
         from kttui.cli.tui import open_dashboard
 
-        return int(open_dashboard(session))
+        code = int(open_dashboard(session))
+        _print_demo_result(session, refs)  # the terminal is back: the outcome stays visible
+        return code
     from kttui.cli.run import _foreground
 
     code = _foreground(session, resume=False)
     _print_demo_result(session, refs)
     return code
+
+
+def _reference_lines(spec: Any, refs: dict[str, float]) -> dict[str, Any]:
+    """Session info making the trivial and oracle AUCs the charts' baseline and target."""
+    extra: dict[str, Any] = {"demo": refs}
+    if spec.baseline is None:
+        label = "trivial baseline"
+        extra["baseline"] = {"value": refs["baseline_auc"], "params": None, "label": label}
+    if spec.target is None and "oracle_auc" in refs:
+        extra["target"] = refs["oracle_auc"]
+    return extra
 
 
 def _use_tui(args: argparse.Namespace) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,14 +13,23 @@ from kttui.cli import fail
 if TYPE_CHECKING:
     from kttui.session import Session
 
+#: Set to 1 to let the console take the mouse (click to select, wheel to scroll).
+MOUSE_ENV = "KTTUI_MOUSE"
+
 
 def _run(store: Path, attach: Path | None) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return fail("the console needs a terminal (see `kttui --help` for the commands)")
     from kttui.tui.app import KttuiApp
 
-    KttuiApp(store, attach, launch_dir=Path.cwd()).run()
-    return 0
+    app = KttuiApp(store, attach, launch_dir=Path.cwd())
+    app.run(mouse=mouse_enabled())
+    return app.return_code or 0
+
+
+def mouse_enabled() -> bool:
+    """Mouse reporting is off unless asked for: with it on, SSH terminals cannot select text."""
+    return os.environ.get(MOUSE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def open_dashboard(session: Session) -> int:

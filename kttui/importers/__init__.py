@@ -2,19 +2,26 @@
 
 Each importer reads its source completely and checks it first; only then is
 the session written, into a hidden directory renamed into place at the end, so
-a bad file never leaves half an import behind. The session looks like any
+a bad file never leaves half an import behind. The hidden directory is removed
+on any exit Python sees (an error, Ctrl-C, SIGTERM); one left by a process
+killed outright (SIGKILL, a power cut) carries its pid in its name and is swept
+by the next import once that process is gone. The session looks like any
 other (``trials/<n>/status.json``, ``metrics.jsonl``) so the TUI and reports
 treat it the same; ``session.json`` says ``kind: imported``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import re
 import shutil
+import signal
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,30 +72,78 @@ def parse_scalar(text: str) -> Any:
     if t.lower() in ("true", "false"):
         return t.lower() == "true"
     try:
-        return int(t)
+        number = int(t)
     except ValueError:
         pass
+    else:  # beyond 2**53 an int is a float in disguise, and float() of it may overflow
+        return number if abs(number) <= 2**53 else float(t)
     try:
         return float(t)
     except ValueError:
         return t
 
 
+def is_nonfinite(value: Any) -> bool:
+    """NaN or infinity: never a param value (it would match nothing, sort nowhere)."""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def sweep_stale(store: Path) -> None:
+    """Remove ``.import-<pid>-*`` folders whose process no longer exists."""
+    with contextlib.suppress(OSError):
+        for entry in store.glob(".import-*"):
+            match = re.match(r"\.import-(\d+)-", entry.name)
+            if match is None or not entry.is_dir() or _alive(int(match.group(1))):
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While importing, SIGTERM unwinds like Ctrl-C, so the temp folder is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def write_session(store: Path, imp: Imported) -> Session:
     """Write ``imp`` as a new session in ``store``, all or nothing."""
     store.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=store))
+    sweep_stale(store)
+    with _sigterm_raises():
+        return _write(store, imp)
+
+
+def _write(store: Path, imp: Imported) -> Session:
+    tmp = Path(tempfile.mkdtemp(prefix=f".import-{os.getpid()}-", dir=store))
     try:
         os.chmod(tmp, 0o700)
         (tmp / "trials").mkdir(mode=0o700)
-        for t in imp.trials:
+        for t in imp.trials:  # plain writes: the folder is private until the rename
             tdir = tmp / "trials" / str(t.number)
             tdir.mkdir(mode=0o700)
-            (tdir / "params.json").write_text(json.dumps(t.params, indent=1, default=str) + "\n")
+            _write_text(tdir / "params.json", json.dumps(t.params, indent=1, default=str) + "\n")
             if t.curve:
-                with open(tdir / "metrics.jsonl", "w", encoding="utf-8") as fh:
-                    for row in t.curve:
-                        fh.write(json.dumps(row) + "\n")
+                _write_text(tdir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in t.curve))
             status: dict[str, Any] = {
                 "number": t.number,
                 "state": "queued" if t.state == "incomplete" else t.state,
@@ -100,7 +155,7 @@ def write_session(store: Path, imp: Imported) -> Session:
             }
             if t.value is not None:
                 status["value"] = t.value
-            write_json_atomic(tdir / "status.json", status)
+            _write_text(tdir / "status.json", json.dumps(status, indent=1, default=str) + "\n")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         info = {
             "id": "",
@@ -129,6 +184,11 @@ def write_session(store: Path, imp: Imported) -> Session:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def is_row_index(name: str, values: Sequence[Any]) -> bool:

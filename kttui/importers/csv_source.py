@@ -7,7 +7,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from kttui.importers import Imported, ImportedTrial, ImportError_, parse_scalar, split_columns
+from kttui.importers import (
+    Imported,
+    ImportedTrial,
+    ImportError_,
+    is_nonfinite,
+    parse_scalar,
+    split_columns,
+)
 
 _STATES = {"complete", "pruned", "fail", "running", "incomplete"}
 
@@ -32,6 +39,13 @@ def read_csv(
         raise ImportError_(f"{path}: cannot read: {exc}") from None
     if not header:
         raise ImportError_(f"{path}: empty file (no header row)")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):  # DictReader would keep the last one silently
+        if name in seen:
+            raise ImportError_(
+                f"{path}:1: column {name!r} appears twice (columns {seen[name]} and {i})"
+            )
+        seen[name] = i
     if not raw_rows:
         raise ImportError_(f"{path}: no rows below the header")
     for col in [objective, id_column, *(params or [])]:
@@ -56,6 +70,12 @@ def read_csv(
         raise ImportError_(f"{path}: no column varies, so there are no params to analyse")
     for name in chosen:
         _check_column_types(path, name, rows)
+        bad = next((i for i, r in enumerate(rows) if is_nonfinite(r.get(name))), None)
+        if bad is not None:
+            raise ImportError_(
+                f"{path}:{bad + 2}: column {name!r}: {raw_rows[bad][name]!r} is not a finite"
+                " number (a param value cannot be NaN or infinite)"
+            )
     if params is not None:
         metrics = [m for m in metrics if m not in params]
         fixed = {k: v for k, v in fixed.items() if k not in params}

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 from typing import Any
 
-from kttui.importers import Imported, ImportedTrial, ImportError_, parse_scalar, split_columns
+from kttui.importers import (
+    Imported,
+    ImportedTrial,
+    ImportError_,
+    is_nonfinite,
+    parse_scalar,
+    split_columns,
+)
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -18,9 +26,14 @@ def _json(path: Path) -> dict[str, Any]:
         raise ImportError_(f"{path}: cannot read: {exc}") from None
     except ValueError as exc:
         raise ImportError_(f"{path}: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ImportError_(f"{path}: invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ImportError_(f"{path}: expected a JSON object")
-    return data
+    try:
+        return _flat(data)
+    except RecursionError:
+        raise ImportError_(f"{path}: nested too deeply") from None
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -49,6 +62,8 @@ def _curve(path: Path) -> list[dict[str, float]]:
         row = {k: parse_scalar(v or "") for k, v in raw.items() if k}
         nums = {k: float(v) for k, v in row.items() if isinstance(v, int | float)}
         nums.setdefault("epoch", float(i + 1))
+        if not math.isfinite(nums["epoch"]):
+            raise ImportError_(f"{path}:{i + 2}: epoch {raw.get('epoch')!r} is not a number")
         nums["epoch"] = int(nums["epoch"])
         curve.append(nums)
     return curve
@@ -66,13 +81,20 @@ def read_dirs(root: Path, *, objective: str = "test_auc", direction: str = "maxi
         raise ImportError_(f"{root}: no experiment folders (sub-folders with config.json)")
     configs, results = [], []
     for folder in exps:
-        configs.append(_flat(_json(folder / "config.json")))
+        configs.append(_json(folder / "config.json"))
         ev = folder / "eval_results.json"
-        results.append(_flat(_json(ev)) if ev.is_file() else None)
+        results.append(_json(ev) if ev.is_file() else None)
     names = list(dict.fromkeys(k for c in configs for k in c))
     params, _, fixed = split_columns(names, configs, exclude=set())
     if not params:
         raise ImportError_(f"{root}: no config key varies across the experiments")
+    for folder, config in zip(exps, configs, strict=True):
+        for name in params:
+            if is_nonfinite(config.get(name)):
+                raise ImportError_(
+                    f"{folder / 'config.json'}: {name!r} is {config[name]} (a param value"
+                    " cannot be NaN or infinite)"
+                )
     trials = []
     for i, (folder, config, result) in enumerate(zip(exps, configs, results, strict=True)):
         value = None

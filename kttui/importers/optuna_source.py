@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from kttui.importers import Imported, ImportedTrial, ImportError_
+from kttui.importers import Imported, ImportedTrial, ImportError_, is_nonfinite
 
 _STATE = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "fail", "RUNNING": "running"}
 
@@ -62,20 +62,31 @@ def read_study(url: str, study_name: str | None = None, metric: str = "value") -
         study_name = names[0]
     if study_name not in names:
         raise ImportError_(f"{shown}: no study {study_name!r} (studies: {', '.join(names)})")
-    study = optuna.load_study(study_name=study_name, storage=url)
-    if len(study.directions) != 1:
+    try:
+        study = optuna.load_study(study_name=study_name, storage=url)
+        frozen = study.get_trials(deepcopy=False)
+        directions = study.directions
+    except Exception as exc:  # a damaged database: report, never a traceback
+        raise ImportError_(f"{shown}: cannot read study {study_name!r}: {exc}") from None
+    if len(directions) != 1:
         raise ImportError_(f"{shown}: study {study_name!r} has several objectives")
-    direction = "maximize" if study.direction.name == "MAXIMIZE" else "minimize"
+    direction = "maximize" if directions[0].name == "MAXIMIZE" else "minimize"
     space: dict[str, dict[str, Any]] = {}
     trials = []
     internal = ("kttui:reuse_of", "kttui:infeasible", "kttui:unused")
-    for t in study.get_trials(deepcopy=False):
+    for t in frozen:
         if t.state.name == "WAITING" or any(k in t.user_attrs for k in internal):
             continue  # kttui's own bookkeeping (repeats told, infeasible asks): never results
         for name, dist in t.distributions.items():
             entry = _space_entry(dist)
             if entry and name not in space:
                 space[name] = entry
+        bad = next((k for k, v in t.params.items() if is_nonfinite(v)), None)
+        if bad is not None:
+            raise ImportError_(
+                f"{shown}: trial {t.number}: param {bad!r} is {t.params[bad]} (a param value"
+                " cannot be NaN or infinite)"
+            )
         value = t.value if t.value is not None and math.isfinite(t.value) else None
         attrs = {
             k: float(v)

@@ -18,11 +18,12 @@ from typing import Any
 
 from kttui.analysis.overview import Analysis, analyze
 from kttui.analysis.table import TrialTable, space_from_spec
-from kttui.report.format import md_table
+from kttui.report.format import _one_line_text, md_table
 from kttui.report.section import Context, Section
 from kttui.report.sections import SECTIONS
 from kttui.report.sections.elite import _elite
 from kttui.report.sections.recommendations import _findings
+from kttui.safetext import strip_controls
 
 __all__ = [
     "SECTIONS",
@@ -31,6 +32,7 @@ __all__ = [
     "export_csv",
     "markdown_of",
     "md_table",
+    "recommendations_analysis",
     "render_analysis",
     "render_recommendations",
     "render_report",
@@ -108,10 +110,16 @@ def report_sections(
     return build_sections(analysis, spec=spec, top_n=top_n, command=command)
 
 
-def render_recommendations(table: TrialTable, *, spec: dict[str, Any] | None = None) -> str:
+def recommendations_analysis(table: TrialTable, *, spec: dict[str, Any] | None = None) -> Analysis:
+    """The analysis behind the advice pane (the console also draws its importance)."""
+    return analyze(_with_spec(table, spec), baseline_params=_baseline_params(spec))
+
+
+def render_recommendations(
+    table: TrialTable, *, spec: dict[str, Any] | None = None, analysis: Analysis | None = None
+) -> str:
     """The console's advice pane: the report's findings and elite analysis, same functions."""
-    table = _with_spec(table, spec)
-    a = analyze(table, baseline_params=_baseline_params(spec))
+    a = analysis if analysis is not None else recommendations_analysis(table, spec=spec)
     return "\n".join(["## Findings", "", *_findings(a), "", _elite(a)])
 
 
@@ -139,7 +147,8 @@ def build_sections(
 
 
 def markdown_of(sections: Sequence[Section]) -> str:
-    return "\n\n".join(s.markdown.rstrip() for s in sections if s.markdown) + "\n"
+    """The report's text: the sections joined, no escape or control sequence left in."""
+    return strip_controls("\n\n".join(s.markdown.rstrip() for s in sections if s.markdown) + "\n")
 
 
 # ------------------------------------------------------------------- export
@@ -166,6 +175,6 @@ def export_csv(
     for section in sections:
         for name, frame in section.frames.items():
             path = out_dir / f"{name}.csv"
-            frame.to_csv(path, index=False)
+            _one_line_text(frame).to_csv(path, index=False)
             written.append(path)
     return written

@@ -20,9 +20,13 @@ def _build_chart(draw: Any) -> str:
     plt.clear_figure()
     plt.plotsize(CHART_WIDTH, CHART_HEIGHT)
     plt.theme("clear")
-    draw(plt)
-    text = str(plt.build())
-    plt.clear_figure()
+    try:  # plotext fails on extreme values (1e308): the report goes on without the chart
+        draw(plt)
+        text = str(plt.build())
+    except Exception as exc:
+        return f"(chart not drawn: {type(exc).__name__})"
+    finally:
+        plt.clear_figure()
     return "\n".join(line.rstrip() for line in _ANSI.sub("", text).splitlines())
 
 

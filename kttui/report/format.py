@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kttui.analysis.values import format_p, format_value
+import pandas as pd
+
+from kttui.analysis.table import TrialTable
+from kttui.analysis.values import format_p
+from kttui.analysis.values import format_value as plain_value
+from kttui.safetext import md_cell, md_escape, one_line
 
 #: Longest table a section prints before it says "N more in the CSV export".
 MAX_ROWS = 20
 
 
+def format_value(value: Any) -> str:
+    """A value as report prose shows it: compact, escaped for Markdown and HTML."""
+    return md_escape(plain_value(value))
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "—"
-    text = value if isinstance(value, str) else format_value(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_cell(value) if isinstance(value, str) else format_value(value)
+
+
+def _one_line_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV export's text cells and headers without escapes, controls or line breaks."""
+    out = frame.rename(columns=lambda c: one_line(c) if isinstance(c, str) else c)
+    for col in [c for c in out.columns if out[c].dtype.kind in "OUS" or out[c].dtype == "string"]:
+        out[col] = out[col].map(lambda v: one_line(v) if isinstance(v, str) else v)
+    return out
 
 
 def md_table(
@@ -64,8 +82,20 @@ def _more(n_total: int, n_shown: int, what: str) -> str:
 
 
 def _fence(text: str, lang: str = "") -> str:
-    return f"```{lang}\n{text.rstrip()}\n```"
+    run = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)  # a value's ``` stays in
+    fence = "`" * (run + 1)
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
 
 
 def _config(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def _trial(t: TrialTable, number: Any) -> str:
+    """``#N``, with the user's own id beside it (imported trials: the ``--id`` column)."""
+    n = int(number)
+    if "label" in t.df.columns:
+        hit = t.df.loc[t.df["number"] == n, "label"]
+        if len(hit) and isinstance(hit.iloc[0], str) and hit.iloc[0]:
+            return f"#{n} ({_cell(hit.iloc[0])})"
+    return f"#{n}"

@@ -54,8 +54,9 @@ def extremes(space: SearchSpace, name: str) -> list[Any]:
 
 def levels(space: SearchSpace, name: str, limit: int = 7) -> list[Any]:
     """Values to step a param through: all of a small finite range, else low/mid/high."""
-    values = space.values(name)
-    if values is not None and len(values) <= limit:
+    count = space.count(name)
+    values = space.values(name) if count is not None and count <= limit else None
+    if values is not None:
         return values
     bounds = extremes(space, name)
     return [bounds[0], middle(space, name), bounds[-1]]

@@ -52,6 +52,8 @@ class KttuiApp(App[None]):
         self.poll_s = poll_s
         self.cursor_blink = cursor_blink
         self.launch_dir = launch_dir
+        #: one line per failure caught by an error boundary (tracebacks: console.log)
+        self.errors: list[str] = []
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.store))

@@ -8,12 +8,13 @@ stack.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual.message import Message
 
-from kttui.service import GpuSnapshot, Importance, LogLine, SessionDelta, SessionRow
+from kttui.service import GpuSnapshot, LogLine, SessionDelta, SessionRow
 from kttui.session import Session
 
 
@@ -62,10 +63,10 @@ class GpuPolled(Message):
 
 @dataclass
 class StatsReady(Message):
-    """Recommendations text and importance, recomputed when trials completed."""
+    """Recommendations text and the analysis behind them, recomputed when trials completed."""
 
     markdown: str
-    importance: list[Importance] = field(default_factory=list)
+    analysis: Any = None  # the report's Analysis behind it (importance, pair view)
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, StatsReady)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value
-from kttui.report.format import _d, _v, md_table
+from kttui.report.format import _d, _trial, _v, format_value, md_table
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -28,7 +27,10 @@ def _baseline(a: Analysis) -> str:
             "per-param diff; "
             "see *Overall statistics* for the count of trials beating it."
         )
-    out = [head + f"Baseline ({b.source}) vs the best trial #{b.best_number}:\n"]
+    source = b.source
+    if source.startswith("trial #"):  # a trial of the sweep: named as the user names it
+        source = "trial " + _trial(t, source.removeprefix("trial #"))
+    out = [head + f"Baseline ({source}) vs the best trial {_trial(t, b.best_number)}:\n"]
     rows = [
         [
             c.param,

@@ -8,8 +8,7 @@ import pandas as pd
 
 from kttui.analysis.budgets import BudgetComparison
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value
-from kttui.report.format import _p, _v, md_table
+from kttui.report.format import _p, _v, format_value, md_table
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value
-from kttui.report.format import md_table
+from kttui.analysis.values import format_value as plain_value
+from kttui.report.format import format_value, md_table
 from kttui.report.section import Context, Section
+from kttui.safetext import md_code
 
 #: How the section's heading starts (tests check every report has each, in order).
 TITLE = "## Configuration"
@@ -50,7 +51,9 @@ def _configuration(a: Analysis, spec: Mapping[str, Any] | None) -> str:
     fixed = dict((spec or {}).get("fixed") or t.fixed)
     out.append("")
     if fixed:
-        out.append("Fixed: " + ", ".join(f"`{k}={format_value(v)}`" for k, v in fixed.items()))
+        out.append(
+            "Fixed: " + ", ".join(md_code(f"{k}={plain_value(v)}") for k, v in fixed.items())
+        )
     else:
         out.append("Fixed: none recorded.")
     if spec:
@@ -65,12 +68,12 @@ def _configuration(a: Analysis, spec: Mapping[str, Any] | None) -> str:
 def _inline(value: Any) -> str:
     if isinstance(value, Mapping):
         return ", ".join(
-            f"`{k}: {format_value(v) if not isinstance(v, list | dict) else v}`"
+            md_code(f"{k}: {plain_value(v) if not isinstance(v, list | dict) else v}")
             for k, v in value.items()
         )
     if isinstance(value, list):
-        return ", ".join(f"`{v}`" for v in value)
-    return f"`{value}`"
+        return ", ".join(md_code(str(v)) for v in value)
+    return md_code(str(value))
 
 
 def _space_cells(entry: Mapping[str, Any]) -> list[str]:

@@ -10,9 +10,8 @@ import pandas as pd
 from kttui.analysis.convergence import Convergence
 from kttui.analysis.overview import Analysis
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import format_value
 from kttui.report.charts import _build_chart, _thin
-from kttui.report.format import _fence, _pct, _seconds, _v, md_table
+from kttui.report.format import _fence, _pct, _seconds, _trial, _v, format_value, md_table
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -36,7 +35,8 @@ def _convergence(a: Analysis) -> str:
         out.append("No completed trial: no best-so-far curve.")
     else:
         out.append(
-            f"- Best value {_v(c.best_value)} reached at trial **#{c.best_number}** "
+            f"- Best value {_v(c.best_value)} reached at trial "
+            f"**{_trial(a.table, c.best_number)}** "
             f"({c.best_position} of {c.n_completed} completed trials); "
             f"{c.trials_since_best} completed since."
         )

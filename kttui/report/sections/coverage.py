@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value
-from kttui.report.format import MAX_ROWS, _more, _pct, md_table
+from kttui.analysis.values import format_value as plain_value
+from kttui.report.format import MAX_ROWS, _more, _pct, format_value, md_table
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -117,7 +117,7 @@ def _coverage_frames(a: Analysis) -> dict[str, pd.DataFrame]:
                     "param": g.param,
                     "lower": g.lower,
                     "upper": g.upper,
-                    "candidates": " ".join(format_value(v) for v in g.candidates),
+                    "candidates": " ".join(plain_value(v) for v in g.candidates),
                     "near_best": g.near_best,
                 }
                 for g in a.coverage.gaps

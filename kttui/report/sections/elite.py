@@ -6,9 +6,9 @@ import pandas as pd
 
 from kttui.analysis.elite import EliteParam
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value
-from kttui.report.format import _v, md_table
+from kttui.report.format import _v, format_value, md_table
 from kttui.report.section import Context, Section
+from kttui.safetext import md_escape
 
 #: How the section's heading starts (tests check every report has each, in order).
 TITLE = "## Elite analysis"
@@ -44,13 +44,13 @@ def _action_label(p: EliteParam) -> str:
     if p.action == "narrow":
         if p.elite_low is not None and p.elite_high is not None and not p.elite_counts:
             return f"**narrow** to [{format_value(p.elite_low)}, {format_value(p.elite_high)}]"
-        return f"**narrow** to {', '.join(p.elite_counts)}"
+        return f"**narrow** to {', '.join(md_escape(str(k)) for k in p.elite_counts)}"
     return "keep"
 
 
 def _elite_values(p: EliteParam) -> str:
     if p.elite_counts:
-        return ", ".join(f"{k}×{v}" for k, v in p.elite_counts.items())
+        return ", ".join(f"{md_escape(str(k))}×{v}" for k, v in p.elite_counts.items())
     if p.elite_low is not None and p.elite_high is not None:
         return f"[{format_value(p.elite_low)}, {format_value(p.elite_high)}]"
     return "—"

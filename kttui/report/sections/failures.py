@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value
-from kttui.report.format import MAX_ROWS, _config, _more, _seconds, md_table
+from kttui.report.format import MAX_ROWS, _config, _more, _seconds, _trial, format_value, md_table
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -29,7 +28,7 @@ def _failures(a: Analysis) -> str:
     shown = bad.head(MAX_ROWS)
     rows = [
         [
-            f"#{int(r['number'])}",
+            _trial(t, r["number"]),
             r["state"] + ("" if r["state"] != "complete" else " (no value)"),
             format_value(r["epochs"]),
             _seconds(float(r["duration_s"])),

@@ -7,9 +7,9 @@ import math
 from kttui.analysis.impact import ParamImpact, impact_frame
 from kttui.analysis.overview import Analysis
 from kttui.analysis.topn import effects_frame
-from kttui.analysis.values import format_value
-from kttui.report.format import MAX_ROWS, _d, _more, _pct, _v, md_table
+from kttui.report.format import MAX_ROWS, _d, _more, _pct, _v, format_value, md_table
 from kttui.report.section import Context, Section
+from kttui.safetext import md_escape
 
 #: How the section's heading starts (tests check every report has each, in order).
 TITLE = "## Parameter impact"
@@ -71,14 +71,15 @@ def _impact_table(a: Analysis, imp: ParamImpact) -> str:
     t = a.table
     title = f"### {imp.param}" + (" (binned)" if imp.binned else "")
     if not imp.varied:
-        only = imp.rows[0].label if imp.rows else "—"
+        only = md_escape(imp.rows[0].label) if imp.rows else "—"
         n = imp.rows[0].n if imp.rows else 0
         return (
             f"{title}\n\nNever varied: every trial used {only} (N={n}). No impact can be measured."
         )
     rows = []
     for r in imp.rows:
-        label = f"**{r.label}**" if r.label == imp.best_label and r.n else r.label
+        text = md_escape(r.label)  # a value label: anyone's text
+        label = f"**{text}**" if r.label == imp.best_label and r.n else text
         rows.append(
             [
                 label,

@@ -19,6 +19,7 @@ from kttui.analysis.overview import Analysis
 from kttui.report.charts import CHART_WIDTH, _build_chart
 from kttui.report.format import _d, _fence, _p, _v, md_table
 from kttui.report.section import Context, Section
+from kttui.safetext import md_escape
 
 #: How the section's heading starts (tests check every report has each, in order).
 TITLE = "## Importance and directionality"
@@ -95,8 +96,8 @@ def _importance(a: Analysis) -> str:
                     g.test,
                     _p(g.p_value),
                     g.tier,
-                    f"{best.label} ({_v(best.mean)}, n={best.n})",
-                    f"{worst.label} ({_v(worst.mean)}, n={worst.n})",
+                    f"{md_escape(best.label)} ({_v(best.mean)}, n={best.n})",
+                    f"{md_escape(worst.label)} ({_v(worst.mean)}, n={worst.n})",
                     _d(g.delta),
                 ]
             )

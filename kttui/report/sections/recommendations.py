@@ -13,6 +13,7 @@ from kttui.recommend.proposals import Proposal, proposals_yaml, supplementary_tr
 from kttui.recommend.refine import refined_specs
 from kttui.report.format import _fence, md_table
 from kttui.report.section import Context, Section
+from kttui.safetext import md_escape
 
 #: How the section's heading starts (tests check every report has each, in order).
 TITLE = "## Recommendations"
@@ -45,7 +46,7 @@ def _findings(a: Analysis) -> list[str]:
             "weak": " *(not significant)*",
             "fact": "",
         }[f.strength]
-        out.append(f"- {f.text}{tag} — *{f.evidence}*")
+        out.append(f"- {md_escape(f.text)}{tag} — *{md_escape(f.evidence)}*")  # plain prose
     return out
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _d, _seconds, _v, md_table
+from kttui.report.format import _d, _seconds, _trial, _v, md_table
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -24,7 +24,7 @@ def build(ctx: Context) -> Section:
 
 
 def _summary(a: Analysis) -> str:
-    s = a.summary
+    s, t = a.summary, a.table
     rows: list[list[Any]] = [
         ["Trials", s.n_total],
         ["Completed", s.counts["complete"]],
@@ -33,7 +33,7 @@ def _summary(a: Analysis) -> str:
         ["Running", s.counts["running"]],
         ["Incomplete", s.counts["incomplete"]],
         ["With a result", s.n_valued],
-        ["Best", f"{_v(s.best_value)} (trial #{s.best_number})" if s.n_valued else "—"],
+        ["Best", f"{_v(s.best_value)} (trial {_trial(t, s.best_number)})" if s.n_valued else "—"],
         ["Mean ± std", f"{_v(s.mean)} ± {_v(s.std)}" if s.n_valued else "—"],
         ["Total time", _seconds(s.total_time_s)],
         [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kttui import __version__
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _v
+from kttui.report.format import _trial, _v
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -22,7 +22,7 @@ def _title(a: Analysis) -> str:
     obj = f"{t.objective or 'value'} ({t.direction})"
     bits = [f"**Objective:** {obj}", f"**Trials:** {s.n_total} ({s.n_valued} with a result)"]
     if s.n_valued:
-        bits.append(f"**Best:** {_v(s.best_value)} (trial #{s.best_number})")
+        bits.append(f"**Best:** {_v(s.best_value)} (trial {_trial(t, s.best_number)})")
     if s.baseline is not None:
         bits.append(f"**Baseline:** {_v(s.baseline)}")
     if s.target is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _v, md_table
+from kttui.report.format import _trial, _v, format_value, md_table
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -31,9 +31,9 @@ def _top(a: Analysis, n: int) -> str:
     rows = [
         [
             int(r["rank"]),
-            f"#{int(r['number'])}",
+            _trial(t, r["number"]),
             _v(r["value"]),
-            *[r[p] for p in t.params],
+            *[format_value(r[p]) for p in t.params],  # escaped: values are anyone's text
             *[r[c] for c in extra],
         ]
         for _, r in top.iterrows()

@@ -16,11 +16,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from kttui import service
+from kttui import reproduce, service
 from kttui.service import ServiceError, TrialDetail, format_duration, format_value
 from kttui.session import Session
+from kttui.tui.guard import guarded, record
 from kttui.tui.messages import CommandDone
 from kttui.tui.screens.dialogs import ConfirmScreen
+from kttui.tui.widgets.trial_curve import TrialCurve
 
 STATUS_FIELDS = (
     "state",
@@ -61,6 +63,7 @@ class TrialDetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", id="detail.back"),
         Binding("k", "kill", "Kill trial", id="detail.kill"),
+        Binding("y", "copy_command", "Copy command", id="detail.copy"),
     ]
 
     class Loaded(Message):
@@ -74,12 +77,17 @@ class TrialDetailScreen(Screen[None]):
         self.number = number
         self.poll_s = poll_s
         self.detail: TrialDetail | None = None
+        self.command = ""
+        objective = session.info().get("objective") or {}
+        self.metric = str(objective.get("metric") or "value")
         self._columns: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Static(f"Trial {self.number} of {self.session.id}", id="detail-title")
         with VerticalScroll(id="detail-body"):
             yield Static(id="detail-info")
+            yield Static(id="detail-command")
+            yield TrialCurve(id="detail-curve")
             yield DataTable(id="detail-metrics", cursor_type="row", zebra_stripes=True)
             yield Static(id="detail-stderr")
             yield Static(id="detail-paths")
@@ -88,6 +96,12 @@ class TrialDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#detail-metrics").border_title = "Metrics per epoch"
         self.query_one("#detail-stderr").border_title = "stderr (last lines)"
+        self.query_one("#detail-command").border_title = "Re-run it (y: copy)"
+        self.query_one("#detail-curve").border_title = "Learning curve"
+        self.command = reproduce.trial_lines(self.session.trial_dir(self.number))
+        self.query_one("#detail-command", Static).update(
+            Text(self.command or "(not recorded for this trial)")
+        )
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
@@ -100,6 +114,7 @@ class TrialDetailScreen(Screen[None]):
                 return
             worker.cancelled_event.wait(self.poll_s)
 
+    @guarded("detail")
     def on_trial_detail_screen_loaded(self, message: Loaded) -> None:
         detail = self.detail = message.detail
         status = detail.status
@@ -110,6 +125,7 @@ class TrialDetailScreen(Screen[None]):
             Group(_kv_table("Status", items), Text(""), _kv_table("Params", params))
         )
         self._show_metrics(detail.metrics)
+        self.query_one(TrialCurve).show(detail.metrics, self.metric)
         tail = detail.stderr_tail or ["(empty)"]
         self.query_one("#detail-stderr", Static).update(Text("\n".join(tail)))
         self.query_one("#detail-paths", Static).update(
@@ -139,6 +155,16 @@ class TrialDetailScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def action_copy_command(self) -> None:
+        if not self.command:
+            self.notify("no command recorded for this trial", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.command)
+        self.notify("command copied (OSC 52: the terminal must allow clipboard access)")
+
+    def pane_failed(self, pane: str, exc: Exception) -> None:
+        self.query_one("#detail-info", Static).update(Text(record(self, pane, exc), style="red"))
 
     def action_kill(self) -> None:
         def answered(yes: bool | None) -> None:

@@ -139,15 +139,15 @@ class EditorScreen(Screen[None]):
 
     def _goto(self, issue: Issue) -> None:
         area = self.query_one(SpecArea)
-        if issue.line > 0:
-            area.move_cursor((issue.line - 1, 0), center=True)
+        if issue.line > 0:  # on the offending key, not the start of its line
+            area.move_cursor((issue.line - 1, max(issue.column - 1, 0)), center=True)
         area.focus()
 
     def action_next_problem(self) -> None:
         if not self.issues:
             return
-        row = self.query_one(SpecArea).cursor_location[0] + 1
-        later = [i for i in self.issues if i.line > row]
+        row, col = self.query_one(SpecArea).cursor_location
+        later = [i for i in self.issues if (i.line, i.column) > (row + 1, col + 1)]
         self._goto(later[0] if later else self.issues[0])
 
     def action_save(self) -> bool:

@@ -1,19 +1,39 @@
-"""The chart pane: learning curves, best so far, a slice plot and importance bars.
+"""The chart pane: learning curves, best so far, a slice plot, importance bars, a pair view.
 
-The pane draws from data its screen hands it (rows, curves, importance); it
-re-plots at most once a second however fast the data changes, and only while
-it is visible.
+The pane draws from data its screen hands it (rows, curves, the report's
+analysis); every number comes from :mod:`kttui.chartdata` or
+:mod:`kttui.analysis`. It re-plots at most once a second however fast the data
+changes, and only while it is visible. The legend is drawn below the plot,
+never over the data (``l`` hides it); importance and the pair view are text,
+so bars and cells line up with their labels exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from kttui.service import Importance, TrialRow, best_so_far, slice_points
+from kttui.chartdata import (
+    TOP_K,
+    best_so_far,
+    chart_importance,
+    clean_series,
+    completed_points,
+    curve_numbers,
+    int_ticks,
+    slice_points,
+)
+from kttui.service import TrialRow, format_value
+from kttui.tui.guard import one_line, record
+from kttui.tui.widgets.pair_view import importance_text, pair_text
 
 CHARTS = ("curves", "best", "slice", "importance")
 TITLES = {
@@ -21,9 +41,20 @@ TITLES = {
     "best": "best so far",
     "slice": "slice",
     "importance": "importance",
+    "pair": "pair view",
 }
-MAX_CURVES = 8
 MAX_POINTS = 400
+#: Series colours: (plotext name, rich style), told apart on 256-colour terminals.
+COLOURS = (
+    ("cyan", "cyan"),
+    ("orange", "dark_orange"),
+    ("magenta", "magenta"),
+    ("green", "green"),
+    ("blue", "blue"),
+    ("red", "red"),
+)
+SELECTED_COLOUR = ("white", "bold white")
+REFERENCE_COLOUR = ("gray", "grey50")
 
 
 def thin(xs: Sequence[float], ys: Sequence[float], keep: int = MAX_POINTS) -> tuple[list, list]:
@@ -35,31 +66,71 @@ def thin(xs: Sequence[float], ys: Sequence[float], keep: int = MAX_POINTS) -> tu
     return [xs[i] for i in idx], [ys[i] for i in idx]
 
 
+def legend_text(entries: Sequence[tuple[str, str]], width: int) -> Text:
+    """Legend entries packed into lines of ``width`` cells, never split inside an entry."""
+    out = Text(no_wrap=True, overflow="ellipsis", end="")
+    used = 0
+    for text, style in entries:
+        if used and used + 2 + len(text) > width:
+            out.append("\n")
+            used = 0
+        elif used:
+            out.append("  ")
+            used += 2
+        out.append(text, style=style)
+        used += len(text)
+    return out
+
+
 @dataclass
 class ChartData:
     """Everything the charts draw; the screen fills it, the pane reads it."""
 
     rows: Mapping[int, TrialRow] = field(default_factory=dict)
     curves: Mapping[int, Sequence[tuple[int, float]]] = field(default_factory=dict)
-    importance: Sequence[Importance] = ()
+    analysis: Any = None  # kttui.analysis.overview.Analysis of the advice pane
     metric: str = "value"
     maximize: bool = True
     baseline: float | None = None
     target: float | None = None
+    baseline_label: str = "baseline"
     params: Sequence[str] = ()
+    log_params: frozenset[str] = frozenset()
+    top_k: int = TOP_K
 
 
-class ChartPane(PlotextPlot):
+class _Plot(PlotextPlot):
+    """The plotext canvas of the pane."""
+
+
+class ChartPane(Vertical):
     """One chart at a time; ``kind`` picks which."""
+
+    DEFAULT_CSS = """
+    ChartPane > _Plot { height: 1fr; }
+    ChartPane > #chart-legend { height: auto; max-height: 3; color: $text-muted; }
+    ChartPane > #chart-text { height: 1fr; }
+    """
 
     kind: reactive[str] = reactive("curves")
     selected: reactive[int | None] = reactive(None)
     slice_param: reactive[str | None] = reactive(None)
+    pair_param: reactive[str | None] = reactive(None)
+    legend: reactive[bool] = reactive(True)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.data = ChartData()
         self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield _Plot()
+        yield Static(id="chart-legend")
+        yield Static(id="chart-text")
+
+    @property
+    def plt(self) -> Any:
+        return self.query_one(_Plot).plt
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._maybe_replot)
@@ -79,94 +150,153 @@ class ChartPane(PlotextPlot):
         self._dirty = True
 
     def watch_slice_param(self) -> None:
-        if self.kind == "slice":
+        if self.kind in ("slice", "pair"):
             self.replot()
+
+    def watch_pair_param(self) -> None:
+        if self.kind == "pair":
+            self.replot()
+
+    def watch_legend(self) -> None:
+        self.replot()
+
+    def next_pair_param(self) -> str | None:
+        """The pair view's second param: the next one that is not the first."""
+        others = [p for p in self.data.params if p != self.slice_param]
+        if others:
+            index = others.index(self.pair_param) if self.pair_param in others else -1
+            self.pair_param = others[(index + 1) % len(others)]
+        return self.pair_param
 
     def _maybe_replot(self) -> None:
         if self._dirty and self.display and self.is_on_screen:
             self.replot()
 
     def replot(self) -> None:
-        self._dirty = False
-        plt = self.plt
-        plt.clear_figure()
-        data = self.data
-        draw = {
-            "curves": self._curves,
-            "best": self._best,
-            "slice": self._slice,
-            "importance": self._importance,
-        }[self.kind]
-        draw(data)
-        self.refresh()
-
-    def _empty(self, title: str, why: str) -> None:
-        self.plt.title(f"{title}: {why}")
-
-    def _curves(self, data: ChartData) -> None:
-        plt = self.plt
-        numbers = [n for n in data.curves if data.curves[n]]
-        running = [n for n in numbers if n in data.rows and data.rows[n].state == "running"]
-        chosen = running[-MAX_CURVES + 1 :]
-        if self.selected is not None and self.selected in data.curves:
-            chosen = [n for n in chosen if n != self.selected] + [self.selected]
-        if not chosen:
-            self._empty("learning curves", "no epochs yet for the selected or running trials")
+        if not self.is_mounted:
             return
-        for n in chosen:
-            xs, ys = thin([p[0] for p in data.curves[n]], [p[1] for p in data.curves[n]])
-            label = f"#{n}" + (" (selected)" if n == self.selected else "")
-            plt.plot(xs, ys, label=label, marker="braille")
-        plt.title(f"{data.metric} per epoch: selected and running trials")
-        plt.xlabel("epoch")
+        self._dirty = False
+        plot, text = self.query_one(_Plot), self.query_one("#chart-text", Static)
+        textual = self.kind in ("importance", "pair")
+        plot.display, text.display = not textual, textual
+        legend: list[tuple[str, str]] = []
+        if textual:
+            try:
+                text.update(self._text_chart())
+            except Exception as exc:  # one line in the pane; the console goes on
+                text.update(record(self, "chart", exc))
+        else:
+            plt = plot.plt
+            plt.clear_figure()
+            draw = {"curves": self._curves, "best": self._best, "slice": self._slice}
+            try:
+                legend = draw.get(self.kind, self._curves)(plt, self.data)
+            except Exception as exc:  # one line in the pane; the console goes on
+                plt.clear_figure()
+                plt.title(one_line("chart", exc))
+                record(self, "chart", exc)
+                legend = []
+            plot.refresh()
+        box = self.query_one("#chart-legend", Static)
+        box.display = bool(legend) and self.legend
+        box.update(legend_text(legend, max(10, self.size.width)))
 
-    def _best(self, data: ChartData) -> None:
-        plt = self.plt
+    # -- plotext charts: each returns its legend (text, style) ---------------------
+    def _references(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
+        """Baseline and target as thin grey lines, drawn first so data is drawn over them."""
+        out = []
+        for name, value in ((data.baseline_label, data.baseline), ("target", data.target)):
+            if value is not None and clean_series([(0, value)])[0]:
+                plt.hline(value, color=REFERENCE_COLOUR[0])
+                out.append((f"┈ {name} {format_value(value)}", REFERENCE_COLOUR[1]))
+        return out
+
+    def _int_xticks(self, plt: Any, xs: Sequence[float]) -> None:
+        if xs:
+            ticks = int_ticks(min(xs), max(xs))
+            plt.xticks(ticks, [str(t) for t in ticks])
+            if min(xs) == max(xs):
+                plt.xlim(min(xs) - 1, max(xs) + 1)
+
+    def _curves(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
+        chosen = curve_numbers(data.rows, data.curves, self.selected, data.top_k, data.maximize)
+        series = []
+        for n in chosen:
+            xs, ys = clean_series(data.curves.get(n, ()))
+            if xs:
+                series.append((n, *thin(xs, ys)))
+        if not series:
+            plt.title("learning curves: no epoch reported yet by the best or selected trials")
+            return []
+        legend = self._references(plt, data)
+        all_x: list[float] = []
+        for i, (n, xs, ys) in enumerate(series):
+            selected = n == self.selected
+            colour = SELECTED_COLOUR if selected else COLOURS[i % len(COLOURS)]
+            if len(xs) == 1:
+                plt.scatter(xs, ys, marker="dot", color=colour[0])
+            else:
+                plt.plot(xs, ys, marker="braille", color=colour[0])
+            row = data.rows.get(n)
+            value = format_value(row.value if row and row.value is not None else ys[-1])
+            tag = " (selected)" if selected else ""
+            legend.append((f"━ #{n} {value}{tag}", colour[1]))
+            all_x += xs
+        self._int_xticks(plt, all_x)
+        plt.title(f"{data.metric} per epoch: top {data.top_k} and the selected trial")
+        plt.xlabel("epoch")
+        return legend
+
+    def _best(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
         points = best_so_far(data.rows.values(), data.maximize)
         if not points:
-            self._empty("best so far", "no completed trial yet")
-            return
-        done = sorted(
-            (r.number, r.value)
-            for r in data.rows.values()
-            if r.state == "complete" and r.value is not None
-        )
-        xs, ys = thin([p[0] for p in done], [float(p[1] or 0.0) for p in done], 1500)
-        plt.scatter(xs, ys, marker="dot", label="trial")
-        bx, by = thin([p[0] for p in points], [p[1] for p in points])
-        plt.plot(bx, by, label="best so far", marker="braille")
-        lo, hi = points[0][0], points[-1][0]
-        if data.baseline is not None:
-            plt.plot([lo, hi], [data.baseline, data.baseline], label=f"baseline {data.baseline:g}")
-        if data.target is not None:
-            plt.plot([lo, hi], [data.target, data.target], label=f"target {data.target:g}")
+            plt.title("best so far: no completed trial yet")
+            return []
+        legend = self._references(plt, data)
+        xs, ys = thin(*clean_series(completed_points(data.rows.values())), 1500)
+        plt.scatter(xs, ys, marker="dot", color=COLOURS[4][0])
+        bx, by = thin(*clean_series(points))
+        if len(bx) > 1:
+            plt.plot(bx, by, marker="braille", color=COLOURS[0][0])
+        legend += [("• trial", COLOURS[4][1]), ("━ best so far", COLOURS[0][1])]
+        self._int_xticks(plt, xs)
         plt.title(f"best {data.metric} vs trial number")
         plt.xlabel("trial")
+        return legend
 
-    def _slice(self, data: ChartData) -> None:
-        plt = self.plt
+    def _slice(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
         param = self.slice_param or (data.params[0] if data.params else None)
         if param is None:
-            self._empty("slice", "no params")
-            return
-        xs, ys, labels = slice_points(data.rows.values(), param)
+            plt.title("slice: no params")
+            return []
+        log = param in data.log_params
+        xs, ys, labels = slice_points(data.rows.values(), param, log=log)
         if not xs:
-            self._empty(f"slice of {param}", "no completed trial yet")
-            return
+            plt.title(f"slice of {param}: no completed trial yet")
+            return []
         xs, ys = thin(xs, ys, 2000)
-        plt.scatter(xs, ys, marker="dot")
+        if log and labels is None:
+            plt.xscale("log")
+        plt.scatter(xs, ys, marker="dot", color=COLOURS[0][0])
         if labels:
             plt.xticks(list(range(len(labels))), labels)
-        plt.title(f"{data.metric} vs {param} (completed trials; v: next param)")
+        elif min(xs) == max(xs):
+            plt.xlim(min(xs) - 1, max(xs) + 1)
+        scale = ", log scale" if log and labels is None else ""
+        plt.title(f"{data.metric} vs {param} (completed trials{scale}; v: next param)")
         plt.xlabel(param)
+        return []
 
-    def _importance(self, data: ChartData) -> None:
-        plt = self.plt
-        if not data.importance:
-            self._empty("importance", "needs 5 completed trials")
-            return
-        names = [i.param for i in data.importance][::-1]
-        scores = [round(i.score, 3) for i in data.importance][::-1]
-        plt.bar(names, scores, orientation="horizontal", width=0.3)
-        plt.xlim(0, 1)
-        plt.title("|Spearman rho| of param vs objective (monotonic effects only)")
+    # -- text charts ----------------------------------------------------------------
+    def _text_chart(self) -> Text:
+        data = self.data
+        analysis = data.analysis
+        width = max(20, self.size.width)
+        if self.kind == "importance":
+            imp = chart_importance(getattr(analysis, "importance", None))
+            return importance_text(imp, width)
+        x = self.slice_param or (data.params[0] if data.params else None)
+        y = self.pair_param
+        if y is None or y == x:
+            y = next((p for p in data.params if p != x), None)
+        return pair_text(getattr(analysis, "table", None), x, y, data.metric, width)

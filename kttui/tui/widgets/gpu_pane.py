@@ -1,4 +1,7 @@
-"""The GPU pane: utilisation, memory and temperature per GPU and the trials holding it."""
+"""The GPU pane: utilisation, memory and temperature per GPU and the trials holding it.
+
+On a scheduler backend (SLURM) it lists each running trial's job id, node and GRES.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ def render_gpus(snapshot: GpuSnapshot | None) -> RenderableType:
     if snapshot is None:
         return Text("reading GPUs…", style="dim")
     note = Text(snapshot.note, style="yellow" if snapshot.fake else "dim")
+    if snapshot.jobs:
+        return Group(note, _jobs_table(snapshot))
     if not snapshot.gpus:
         return note
     table = Table(box=None, pad_edge=False, show_edge=False)
@@ -44,6 +49,16 @@ def render_gpus(snapshot: GpuSnapshot | None) -> RenderableType:
             Text(trials, style="cyan" if g.trials else "dim"),
         )
     return Group(note, table)
+
+
+def _jobs_table(snapshot: GpuSnapshot) -> Table:
+    """Running trials of a scheduler backend: job id, node and the GRES each was granted."""
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for name in ("trial", "job", "node", "gres"):
+        table.add_column(name, justify="right" if name == "trial" else "left", no_wrap=True)
+    for job in snapshot.jobs:
+        table.add_row(f"#{job.trial}", job.job_id, job.node, Text(job.gres, style="cyan"))
+    return table
 
 
 class GpuPane(Static):

@@ -1,13 +1,27 @@
-"""The log pane: a live tail of one trial's stdout and stderr (already sanitised)."""
+"""The log pane: a live tail of one trial's stdout and stderr (already sanitised).
+
+Long lines scroll sideways (left/right) or wrap (``w`` toggles); the lines are
+kept so a toggle re-lays them out without reading the file again.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 
 from rich.text import Text
 from textual.widgets import RichLog
 
 from kttui.service import LogLine
+
+MAX_LINES = 2000
+
+
+def log_title(number: int | None, wrap: bool) -> str:
+    """The pane's title: short enough never to be clipped by a 60-column border."""
+    if number is None:
+        return "Log"
+    return f"Log #{number} · err│=stderr · w: {'unwrap' if wrap else 'wrap'}"
 
 
 class LogPane(RichLog):
@@ -19,19 +33,35 @@ class LogPane(RichLog):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(
-            id=id, classes=classes, max_lines=2000, wrap=False, markup=False, highlight=False
+            id=id, classes=classes, max_lines=MAX_LINES, wrap=False, markup=False, highlight=False
         )
         self.trial: int | None = None
+        self._lines: deque[Text] = deque(maxlen=MAX_LINES)
+
+    def title(self) -> str:
+        return log_title(self.trial, self.wrap)
 
     def show_trial(self, number: int | None) -> None:
         self.trial = number
         self.clear()
+        self._lines.clear()
         if number is None:
             self.write(Text("no trial selected", style="dim"))
 
     def add(self, lines: Iterable[LogLine]) -> None:
         for line in lines:
             if line.stream == "err":
-                self.write(Text.assemble(("err│ ", "red"), (line.text, "")))
+                text = Text.assemble(("err│ ", "red"), (line.text, ""))
             else:
-                self.write(Text(line.text))
+                text = Text(line.text)
+            self._lines.append(text)
+            self.write(text)
+
+    def toggle_wrap(self) -> None:
+        """Wrap long lines, or stop wrapping them (sideways scroll); the tail stays in view."""
+        self.wrap = not self.wrap
+        self.clear()
+        for text in self._lines:
+            self.write(text)
+        if not self._lines and self.trial is None:
+            self.write(Text("no trial selected", style="dim"))

@@ -12,7 +12,9 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from kttui.safetext import one_line
 from kttui.service import SessionRow, format_value
+from kttui.tui.widgets.header import middle_ellipsis
 
 STATE_STYLES = {
     "running": "bold cyan",
@@ -25,8 +27,8 @@ STATE_STYLES = {
     "imported": "blue",
     "created": "dim",
 }
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("id", "session", 19),
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("id", "session", None),
     ("state", "state", 8),
     ("done", "done", 7),
     ("running", "run", 3),
@@ -37,11 +39,31 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 
 
-def _cell(row: SessionRow, column: str) -> Text:
+#: Cells the other columns take (widths plus DataTable's padding of 2 per column).
+OTHER_COLUMNS = sum((w or 0) + 2 for _, _, w in COLUMNS) + 2
+MIN_ID = 12
+
+
+def short_ids(ids: Sequence[str], width: int) -> dict[str, str]:
+    """Each id in about ``width`` cells (middle ellipsis), never two alike.
+
+    Session ids end in their creation stamp, so the ellipsis goes in the
+    middle; when two ids still read the same, the labels grow until they differ.
+    """
+    longest = max((len(i) for i in ids), default=0)
+    width = max(1, width)
+    while True:
+        labels = {i: middle_ellipsis(i, width) for i in ids}
+        if len(set(labels.values())) == len(labels) or width >= longest:
+            return labels
+        width += 1
+
+
+def _cell(row: SessionRow, column: str, label: str | None = None) -> Text:
     if column == "state":
         return Text(row.state, style=STATE_STYLES.get(row.state, ""))
     if column == "id":
-        return Text(row.id, no_wrap=True, overflow="ellipsis")
+        return Text(one_line(label or row.id), no_wrap=True)
     if column == "created":
         return Text(row.created[5:], no_wrap=True)  # MM-DD HH:MM
     if column == "done":
@@ -66,6 +88,7 @@ class SessionTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", cursor_foreground_priority="renderable")
         self.rows_by_id: dict[str, SessionRow] = {}
+        self.labels: dict[str, str] = {}
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -74,16 +97,22 @@ class SessionTable(DataTable[Text]):
     def apply(self, rows: Sequence[SessionRow]) -> None:
         """Show these sessions: changed cells updated, new ones appended, gone ones removed."""
         seen = set()
+        room = max(MIN_ID, (self.app.size.width if self.is_attached else 80) - OTHER_COLUMNS)
+        labels = short_ids([r.id for r in rows], room)
         for row in rows:
             seen.add(row.id)
             old = self.rows_by_id.get(row.id)
             self.rows_by_id[row.id] = row
+            label = labels[row.id]
             if old is None:
-                self.add_row(*(_cell(row, c) for c, _, _ in COLUMNS), key=row.id)
+                self.add_row(*(_cell(row, c, label) for c, _, _ in COLUMNS), key=row.id)
                 continue
+            old_label = self.labels.get(row.id)
             for column, _, _ in COLUMNS:
-                if _cell(old, column) != _cell(row, column):
-                    self.update_cell(row.id, column, _cell(row, column))
+                new = _cell(row, column, label)
+                if _cell(old, column, old_label) != new:
+                    self.update_cell(row.id, column, new, update_width=column == "id")
+        self.labels = labels
         for gone in set(self.rows_by_id) - seen:
             del self.rows_by_id[gone]
             self.remove_row(gone)

@@ -1,19 +1,16 @@
 """The trial table: a virtual table that draws only the rows on screen.
 
-Rows arrive as :class:`kttui.service.TrialRow` values. A changed trial
-re-renders only its own line; sorting and filtering reorder a list of trial
-numbers. Nothing is ever measured or rendered for rows off screen, so ten
-thousand trials cost what thirty do. (Textual's DataTable recomputes every
-row's offset and re-renders every visible cell on any cell update: ~70 ms per
-update at 10 000 rows on a 2-core box, which missed the latency goals.) With
-the cursor on the last row, new trials are followed.
+Rows arrive as :class:`kttui.service.TrialRow` values; a changed trial
+re-renders only its own line, sorting and filtering reorder a list of trial
+numbers, and columns are sized from each new row's text lengths, so ten
+thousand trials cost what thirty do. (Textual's DataTable re-renders every
+visible cell on any cell update: ~70 ms at 10 000 rows on a 2-core box.) The
+trial number stays pinned on sideways scroll; with the cursor on the last
+row, new trials are followed.
 """
 
 from __future__ import annotations
 
-import math
-import operator
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,147 +25,21 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kttui.service import TrialRow, format_duration, format_value
-
-STATE_STYLES = {
-    "running": "bold cyan",
-    "queued": "dim",
-    "complete": "green",
-    "pruned": "yellow",
-    "fail": "bold red",
-}
-FIXED_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("number", "#", 5),
-    ("state", "state", 8),
-    ("epoch", "epoch", 5),
-    ("current", "current", 7),
-    ("best", "best", 7),
+from kttui.service import TrialRow
+from kttui.tui.widgets.trial_columns import FILTER_HELP as FILTER_HELP
+from kttui.tui.widgets.trial_columns import (
+    FIXED_COLUMNS,
+    TAIL_COLUMNS,
+    Filter,
+    cell,
+    column_label,
+    column_value,
+    column_widths,
+    header_cells,
+    lay_out,
+    measure,
+    sort_key,
 )
-TAIL_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("time", "time", 6),
-    ("slot", "slot", 6),
-)
-ALIASES = {"#": "number", "n": "number", "duration": "time", "value": "best", "gpu": "slot"}
-FILTER_HELP = (
-    "(/): space-separated terms, all must match. name<num, name>=num, name=value, "
-    "name!=value compare a column (number, state, epoch, current, best, time, slot) "
-    "or a param; any other word must appear in the row (e.g. fail, cpu1, lr=0.001). "
-    "enter keeps the filter, esc clears it."
-)
-_TERM = re.compile(r"^([A-Za-z_#][\w#]*)\s*(<=|>=|!=|=|<|>|:)\s*(.+)$")
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    ">": operator.gt,
-    "<=": operator.le,
-    ">=": operator.ge,
-    "=": operator.eq,
-    ":": operator.eq,
-    "!=": operator.ne,
-}
-
-
-def column_value(row: TrialRow, column: str, now: float | None = None) -> Any:
-    """The raw value of a row in a column (what sorting and filtering use)."""
-    if column == "number":
-        return row.number
-    if column == "state":
-        return row.state
-    if column == "epoch":
-        return row.epoch
-    if column == "current":
-        return row.current
-    if column == "best":
-        return row.value if row.value is not None else row.best
-    if column == "time":
-        return row.elapsed(now)
-    if column == "slot":
-        return row.slot
-    if column.startswith("p:"):
-        return row.param(column[2:])
-    return None
-
-
-def sort_key(value: Any) -> tuple[int, Any]:
-    """Numbers before strings; missing values sort as the smallest."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return (0, 0)
-    if isinstance(value, bool):
-        return (1, float(value))
-    if isinstance(value, int | float):
-        return (1, float(value))
-    return (2, str(value))
-
-
-def _cell(row: TrialRow, column: str, now: float) -> Text:
-    value = column_value(row, column, now)
-    if column == "state":
-        return Text(row.state, style=STATE_STYLES.get(row.state, ""))
-    if column == "time":
-        return Text(format_duration(value), justify="right")
-    if column == "number":
-        return Text(str(row.number), justify="right")
-    text = format_value(value)
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    return Text(text, justify="right" if numeric else "left", no_wrap=True)
-
-
-@dataclass(frozen=True)
-class Filter:
-    """A filter typed after ``/``: space-separated terms, all of which must match.
-
-    ``name<num``, ``name>=num``, ``name=value``, ``name!=value`` compare a column
-    or a param; any other term is a substring of the row's text.
-    """
-
-    text: str = ""
-
-    def terms(self) -> list[tuple[str, str, str] | str]:
-        out: list[tuple[str, str, str] | str] = []
-        for raw in self.text.split():
-            match = _TERM.match(raw)
-            if match:
-                out.append((match.group(1), match.group(2), match.group(3)))
-            else:
-                out.append(raw.lower())
-        return out
-
-    def matcher(self, columns: Sequence[str]) -> Callable[[TrialRow], bool]:
-        terms = self.terms()
-        if not terms:
-            return lambda row: True
-        known = set(columns)
-
-        def resolve(name: str) -> str:
-            name = ALIASES.get(name, name)
-            if name in known:
-                return name
-            return f"p:{name}"
-
-        def matches(row: TrialRow) -> bool:
-            for term in terms:
-                if isinstance(term, str):
-                    hay = " ".join(
-                        [f"#{row.number}", row.state, row.slot or "", row.reason or ""]
-                        + [f"{k}={format_value(v)}" for k, v in row.params]
-                    ).lower()
-                    if term not in hay:
-                        return False
-                    continue
-                name, op, want = term
-                have = column_value(row, resolve(name))
-                if have is None:
-                    return False
-                try:
-                    ok = _OPS[op](float(have), float(want))
-                except (TypeError, ValueError):
-                    if op in ("<", ">", "<=", ">="):
-                        return False
-                    ok = _OPS[op](format_value(have).lower(), want.lower())
-                if not ok:
-                    return False
-            return True
-
-        return matches
 
 
 class TrialTable(ScrollView, can_focus=True):
@@ -236,6 +107,7 @@ class TrialTable(ScrollView, can_focus=True):
         self._order: list[int] = []
         self._position: dict[int, int] = {}
         self._widths: list[int] = []
+        self._content: dict[str, int] = {}
         self._cache: dict[tuple[Any, ...], Strip] = {}
         self._announced: int | None = -1
 
@@ -249,20 +121,21 @@ class TrialTable(ScrollView, can_focus=True):
         )
 
     def column_label(self, column: str) -> str:
-        if column.startswith("p:"):
-            return column[2:]
-        for key, label, _ in FIXED_COLUMNS + TAIL_COLUMNS:
-            if key == column:
-                return label
-        return column
+        return column_label(column)
 
     def setup(self, params: Iterable[str]) -> None:
         """The columns: fixed ones, one per param, then time and slot."""
         self.param_columns = list(params)
-        widths = dict((k, w) for k, _, w in FIXED_COLUMNS + TAIL_COLUMNS)
-        self._widths = [widths.get(c) or max(8, min(12, len(c) - 2)) for c in self.column_ids]
-        self._cache.clear()
-        self._resize()
+        self._content = {}
+        measure(self.rows_by_number.values(), self.param_columns, self._content)
+        self._size_columns()
+
+    def _size_columns(self) -> None:
+        widths = column_widths(self.column_ids, self.column_label, self._content)
+        if widths != self._widths:
+            self._widths = widths
+            self._cache.clear()
+            self._resize()
 
     def _ensure_params(self, rows: Iterable[TrialRow]) -> None:
         missing: list[str] = []
@@ -293,6 +166,8 @@ class TrialTable(ScrollView, can_focus=True):
         """Show new and changed trials; only their lines are redrawn."""
         if not self.param_columns:
             self._ensure_params(rows)
+        if measure(rows, self.param_columns, self._content):
+            self._size_columns()
         at_end = not self._order or self.cursor_row >= len(self._order) - 1
         resort = False
         added = False
@@ -466,30 +341,12 @@ class TrialTable(ScrollView, can_focus=True):
 
     # -- drawing --------------------------------------------------------------------
     def _line(self, cells: Sequence[Text], style: Style) -> Strip:
-        line = Text(no_wrap=True, end="")
-        for cell, width in zip(cells, self._widths, strict=False):
-            cell = cell.copy()
-            cell.truncate(width, overflow="ellipsis")
-            pad = width - cell.cell_len
-            if cell.justify == "right":
-                line.append(" " * (pad + 1))
-                line.append_text(cell)
-            else:
-                line.append(" ")
-                line.append_text(cell)
-                line.append(" " * pad)
+        line = lay_out(cells, self._widths)
         segments = list(line.render(self.app.console))
         return Strip(segments, line.cell_len).apply_style(style)
 
     def _header(self) -> Strip:
-        arrow = " ▼" if self.sort_reverse else " ▲"
-        cells = []
-        for column, width in zip(self.column_ids, self._widths, strict=False):
-            label = self.column_label(column)
-            if column == self.sort_column:
-                label = label[: max(1, width - 2)] + arrow
-            numeric = column not in ("state", "slot") and not column.startswith("p:")
-            cells.append(Text(label, justify="right" if numeric else "left"))
+        cells = header_cells(self.column_ids, self._widths, self.sort_column, self.sort_reverse)
         key = ("header", tuple(c.plain for c in cells))
         strip = self._cache.get(key)
         if strip is None:
@@ -500,7 +357,7 @@ class TrialTable(ScrollView, can_focus=True):
     def _row(self, index: int, now: float) -> Strip:
         number = self._order[index]
         row = self.rows_by_number[number]
-        cells = [_cell(row, c, now) for c in self.column_ids]
+        cells = [cell(row, c, now) for c in self.column_ids]
         if index == self.cursor_row:
             kind = "cursor-focus" if self.has_focus else "cursor"
         else:
@@ -529,10 +386,16 @@ class TrialTable(ScrollView, can_focus=True):
             if index >= len(self._order):
                 return Strip.blank(width, self.rich_style)
             strip = self._row(index, time.time())
-        return strip.crop_extend(int(scroll_x), int(scroll_x) + width, self.rich_style)
+        x = int(scroll_x)
+        pinned = self._widths[0] + 1 if self._widths else 0
+        if x <= 0 or pinned >= width:
+            return strip.crop_extend(x, x + width, self.rich_style)
+        # the trial number stays in view when the table scrolls sideways
+        left = strip.crop(0, pinned)
+        right = strip.crop_extend(pinned + x, x + width, self.rich_style)
+        return Strip.join([left, right])
 
     def on_focus(self) -> None:
         self.refresh()
 
-    def on_blur(self) -> None:
-        self.refresh()
+    on_blur = on_focus

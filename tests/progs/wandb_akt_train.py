@@ -1,4 +1,5 @@
-"""A stand-in for pykt-toolkit's examples/wandb_train.py: same argv, same epoch lines.
+"""A stand-in for pykt-toolkit's examples/wandb_akt_train.py: same argv, same epoch lines,
+and the same save folder (under --save_dir, named after every flag, as pykt does).
 
 It prints exactly pykt's per-epoch line on stdout, through a plain print (block
 buffered when stdout is a file unless PYTHONUNBUFFERED is set), so the test
@@ -6,6 +7,8 @@ checks that every epoch still reaches the study.
 """
 
 import argparse
+import json
+import os
 import sys
 import time
 
@@ -30,6 +33,10 @@ for name in (
 p.add_argument("--epochs", type=int, default=4)
 args = p.parse_args()
 assert args.use_wandb == "0" and args.add_uuid == "0"
+ckpt = os.path.join(args.save_dir, "_".join(str(v) for v in vars(args).values()))
+os.makedirs(ckpt, exist_ok=True)
+with open(os.path.join(ckpt, "config.json"), "w") as fh:
+    json.dump({"params": vars(args)}, fh)
 print(
     f"Start training model: {args.model_name}, embtype: {args.emb_type}, save_dir: {args.save_dir}"
 )
@@ -46,4 +53,8 @@ for epoch in range(1, args.epochs + 1):
         f"{args.emb_type}, model: {args.model_name}, save_dir: {args.save_dir}"
     )
     print("            testauc: -1, testacc: -1, window_testauc: -1, window_testacc: -1")
+print("fold\tmodelname\tembtype\ttestauc\ttestacc\twindow_testauc\twindow_testacc", end="")
+print("\tvalidauc\tvalidacc\tbest_epoch")
+print(f"{args.fold}\t{args.model_name}\t{args.emb_type}\t-1\t-1\t-1\t-1", end="")
+print(f"\t{best_auc}\t{best_auc - 0.02}\t{best_epoch}")
 sys.exit(0)

@@ -1,0 +1,209 @@
+"""The dashboard's data feed: three workers, one per update rate.
+
+- fast: the session's rows and epochs, the selected trial's log and curve
+  (every ``poll_s``);
+- slow and exclusive: the advice pane's analysis, recomputed only when a
+  trial finished, at most every few seconds (it can take a second on big
+  sweeps and must never hold up the rows);
+- interval: the GPU inventory, every couple of seconds.
+
+The feed is an invisible widget whose messages bubble to its screen, so the
+screen only routes what arrives. Workers share the newest rows through one
+reference swap (a list replaced, never mutated).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from textual import work
+from textual.widget import Widget
+from textual.worker import get_current_worker
+
+from kttui import service
+from kttui.chartdata import TOP_K, top_trials
+from kttui.service import LogFollower, RunnerView, SessionDelta, SessionWatcher, TrialRow
+from kttui.session import Session
+from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
+
+GPU_EVERY_S = 2.0
+STATS_EVERY_S = 3.0
+#: The stderr lines the advice pane shows when launching paused on failures.
+PAUSE_TAIL_LINES = 12
+
+
+def merge_delta(into: SessionDelta, more: SessionDelta) -> SessionDelta:
+    """One delta saying what two consecutive deltas said."""
+    rows = {r.number: r for r in into.rows}
+    rows.update((r.number, r) for r in more.rows)
+    points = {n: list(p) for n, p in into.points.items()}
+    for n, p in more.points.items():
+        points.setdefault(n, []).extend(p)
+    return SessionDelta(
+        rows=list(rows.values()),
+        points=points,
+        runner=more.runner or into.runner,
+        initial=into.initial or more.initial,
+        counts=more.counts if more.counts is not None else into.counts,
+        best=more.best if more.counts is not None else into.best,
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the fast worker last saw, for the slower ones."""
+
+    rows: tuple[TrialRow, ...] = ()
+    runner: RunnerView = field(default_factory=lambda: RunnerView("created"))
+    metric: str = "value"
+    maximize: bool = True
+
+
+def pause_notice(session: Session, snap: Snapshot) -> str:
+    """Markdown for the advice pane when the runner paused on identical failures."""
+    runner = snap.runner
+    if runner.state != "paused" or not runner.reason.startswith("launching paused"):
+        return ""
+    failed = sorted((r.number for r in snap.rows if r.state == "fail"), reverse=True)
+    tail: list[str] = []
+    if failed:
+        status = session.trial_status(failed[0]) or {}
+        tail = [str(line) for line in status.get("stderr_tail") or []][-PAUSE_TAIL_LINES:]
+    block = "\n".join(tail) or "(stderr was empty)"
+    return (
+        f"**Launching paused**\n\n{runner.reason}\n\n"
+        f"stderr of trial {failed[0] if failed else '?'}:\n\n```\n{block}\n```\n\n"
+    )
+
+
+class DashboardFeed(Widget):
+    """Follows one session in background threads and posts what changed."""
+
+    DEFAULT_CSS = "DashboardFeed { display: none; }"
+
+    def __init__(self, session: Session, *, poll_s: float = 0.05) -> None:
+        super().__init__()
+        self.session = session
+        self.poll_s = poll_s
+        #: the trial whose log and curve the fast worker follows
+        self.log_target: int | None = None
+        #: set while a SessionChanged is on its way: deltas merge until it is handled
+        self.inflight = threading.Event()
+        self.loaded_curves: set[int] = set()
+        self._snapshot = Snapshot()
+        self._wake_advice = threading.Event()
+        self._backend = service.session_backend(session)
+        self._next_top = 0.0
+
+    def on_mount(self) -> None:
+        self.follow()
+        self.advise()  # the GPU pane's first poll waits for the first rows (follow)
+        self.set_interval(GPU_EVERY_S, self.poll_gpus)
+
+    def delivered(self) -> None:
+        """The screen applied a SessionChanged: the next one may go."""
+        self.inflight.clear()
+
+    def forget_curve(self, number: int) -> None:
+        self.loaded_curves.discard(number)
+
+    # -- fast: rows, epochs, log, curves ---------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed-fast")
+    def follow(self) -> None:
+        worker = get_current_worker()
+        watcher = SessionWatcher(self.session)
+        follower: LogFollower | None = None
+        carry: SessionDelta | None = None
+        done_before = -1
+        try:
+            while not worker.is_cancelled:
+                delta = watcher.poll()
+                if delta:
+                    carry = delta if carry is None else merge_delta(carry, delta)
+                    self._snapshot = Snapshot(
+                        tuple(watcher.rows.values()),
+                        watcher.runner,
+                        watcher.metric,
+                        watcher.maximize,
+                    )
+                    if delta.initial:  # the GPU pane names the trials holding GPUs
+                        self.app.call_from_thread(self.poll_gpus)
+                    counts = watcher.counts()
+                    done = counts.get("complete", 0) + counts.get("fail", 0)
+                    if done != done_before or delta.runner is not None:
+                        done_before = done
+                        self._wake_advice.set()
+                if carry is not None and not self.inflight.is_set():
+                    self.inflight.set()
+                    self.post_message(SessionChanged(carry))
+                    carry = None
+                follower = self._follow_log(follower)
+                self._load_curve(watcher)
+                self._load_top_curves(watcher)
+                worker.cancelled_event.wait(self.poll_s)
+        finally:
+            watcher.close()
+            if follower is not None:
+                follower.close()
+
+    def _follow_log(self, follower: LogFollower | None) -> LogFollower | None:
+        target = self.log_target
+        if follower is None or follower.number != target:
+            if follower is not None:
+                follower.close()
+            follower = LogFollower(self.session, target) if target is not None else None
+            lines = follower.read() if follower is not None else []
+            self.post_message(LogRead(target, lines, reset=True))
+        elif follower is not None:
+            lines = follower.read()
+            if lines:
+                self.post_message(LogRead(target, lines))
+        return follower
+
+    def _load_curve(self, watcher: SessionWatcher) -> None:
+        target = self.log_target
+        if target is None or target in watcher.series or target in self.loaded_curves:
+            return
+        self.loaded_curves.add(target)
+        series = service.read_series(self.session, target, watcher.metric)
+        self.post_message(CurveLoaded(target, series))
+
+    def _load_top_curves(self, watcher: SessionWatcher) -> None:
+        """The top K trials' curves, for the overlay (finished trials are not tailed)."""
+        now = time.monotonic()
+        if now < self._next_top:
+            return
+        self._next_top = now + GPU_EVERY_S
+        for number in top_trials(watcher.rows.values(), TOP_K, watcher.maximize):
+            if number in watcher.series or number in self.loaded_curves:
+                continue
+            self.loaded_curves.add(number)
+            series = service.read_series(self.session, number, watcher.metric)
+            self.post_message(CurveLoaded(number, series))
+
+    # -- slow: the advice pane ----------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed-advice")
+    def advise(self) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            if not self._wake_advice.wait(0.2):
+                continue
+            self._wake_advice.clear()
+            snap = self._snapshot
+            rows = list(snap.rows)
+            stats = service.session_stats(
+                self.session, rows, maximize=snap.maximize, metric=snap.metric
+            )
+            markdown = pause_notice(self.session, snap) + stats.markdown
+            if not worker.is_cancelled:
+                self.post_message(StatsReady(markdown, stats.analysis))
+            worker.cancelled_event.wait(STATS_EVERY_S)
+
+    # -- interval: GPUs ----------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed-gpus")
+    def poll_gpus(self) -> None:
+        snapshot = service.gpu_snapshot(self._snapshot.rows, backend=self._backend)
+        if not get_current_worker().is_cancelled:
+            self.post_message(GpuPolled(snapshot))
