@@ -9,10 +9,10 @@ import optuna
 import pytest
 
 from kttui.analysis.load import load_session
+from kttui.report.sections import SECTIONS  # every section a report must have
 from kttui.session import list_sessions
 from kttui.specload import load_spec
 from tests.conftest import ROOT, kttui, write_spec
-from tests.test_report import SECTIONS  # every section a report must have
 
 SEED000 = ROOT / "tests" / "fixtures" / "seed000_appendix.csv"
 
@@ -171,14 +171,20 @@ def test_report_of_a_real_session_has_every_section(tmp_path: Path, store: Path)
         str(extra),
         "--csv-dir",
         str(tmp_path / "csv"),
+        "--top",
+        "5",
         "--sessions-dir",
         str(store),
     )
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
-    missing = [s for s in SECTIONS if s not in text]
+    missing = [s.TITLE for s in SECTIONS if s.TITLE not in text]
     assert not missing, missing
     assert "```" in text  # text charts in fenced blocks
     for path in (nxt, tmp_path / "next.conservative.yaml", extra):
         load_spec(path)  # every generated spec is a valid kttui spec
     assert (tmp_path / "csv" / "trials.csv").is_file()
+    # The CSV export comes from the report's own sections: its top table is the one shown.
+    shown = text.split("## Top 5 configurations\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    top_csv = (tmp_path / "csv" / "top.csv").read_text().splitlines()
+    assert len(top_csv) - 1 == len(shown) - 2 and 0 < len(shown) - 2 <= 5

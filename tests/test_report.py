@@ -13,37 +13,20 @@ import pytest
 
 from kttui.analysis.synthetic import synthetic_spec, synthetic_table
 from kttui.analysis.table import TrialTable
-from kttui.report import export_csv, md_table, render_report
+from kttui.analysis.values import format_p
+from kttui.report import export_csv, markdown_of, md_table, render_report, report_sections
+from kttui.report.sections import SECTIONS
 
-SECTIONS = [
-    "# Sweep report: ",
-    "## Summary",
-    "## Configuration",
-    "## Overall statistics",
-    "## Top ",
-    "## Baseline comparison",
-    "## Parameter impact",
-    "## Importance and directionality",
-    "## Top param",
-    "## Elite analysis",
-    "## Coverage and gaps",
-    "## Duplicates",
-    "## Convergence and efficiency",
-    "## Budgets",
-    "## Seed noise",
-    "## Failed and incomplete trials",
-    "## Warnings",
-    "## Recommendations",
-    "## Reproducibility",
-]
+#: Every heading a report must have, in order: the report's own list of sections.
+HEADINGS = [section.TITLE for section in SECTIONS]
 SEED000 = Path(__file__).parent / "fixtures" / "seed000_appendix.csv"
 
 
 def check_markdown(report: str) -> None:
     """All sections, in order; tables with a constant column count; fences closed; no colour."""
-    positions = [report.find("\n" + s if not s.startswith("# ") else s) for s in SECTIONS]
+    positions = [report.find("\n" + s if not s.startswith("# ") else s) for s in HEADINGS]
     assert all(p >= 0 for p in positions), [
-        s for s, p in zip(SECTIONS, positions, strict=True) if p < 0
+        s for s, p in zip(HEADINGS, positions, strict=True) if p < 0
     ]
     assert positions == sorted(positions)
     assert "\x1b[" not in report
@@ -192,6 +175,35 @@ def test_export_csv(tmp_path: Path, realistic: TrialTable) -> None:
     assert len(top) == 10 and list(top["rank"]) == list(range(1, 11))
     impact = pd.read_csv(tmp_path / "out" / "impact.csv")
     assert set(impact["param"]) == set(realistic.params)
+
+
+def test_csv_export_writes_the_tables_of_the_sections_the_report_shows(
+    tmp_path: Path, realistic: TrialTable
+) -> None:
+    sections = report_sections(realistic, spec=synthetic_spec(), top_n=7)
+    assert [s.title for s in sections] == HEADINGS
+    for section in sections:
+        assert section.markdown.startswith(section.title), section.title
+    report = markdown_of(sections)
+    assert "## Top 7 configurations" in report
+    written = export_csv(realistic, tmp_path / "out", sections=sections)
+    assert [p.stem for p in written] == [name for s in sections for name in s.frames]
+    top = pd.read_csv(tmp_path / "out" / "top.csv")
+    assert list(top["rank"]) == list(range(1, 8))  # the report's top 7, not a default 10
+    proposals = pd.read_csv(tmp_path / "out" / "proposals.csv")
+    assert proposals["id"].tolist() and all(f"| {i} |" in report for i in proposals["id"])
+
+
+def test_one_p_value_formatter_in_two_styles() -> None:
+    assert [format_p(p) for p in (0.5, 0.04213, 0.000123, math.nan, None)] == [
+        "0.5",
+        "0.042",
+        "1.2e-04",
+        "n/a",
+        "n/a",
+    ]
+    table = [format_p(p, decimals=3, missing="—") for p in (0.5, 0.04213, 0.000123, math.inf)]
+    assert table == ["0.500", "0.042", "1.2e-04", "—"]
 
 
 def test_md_table_escapes_pipes() -> None:

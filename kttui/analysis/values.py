@@ -107,11 +107,17 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def format_p(p: float) -> str:
-    """A p-value in two significant digits, as findings and spec comments quote it."""
-    if not math.isfinite(p):
-        return "n/a"
-    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+def format_p(p: float | None, *, decimals: int | None = None, missing: str = "n/a") -> str:
+    """A p-value: two significant digits, as findings and spec comments quote it, or
+    ``decimals`` fixed decimals so that a report table's column lines up.
+
+    Below 0.001 both read 1.2e-04: fixed decimals would print 0.000.
+    """
+    if p is None or not math.isfinite(p):
+        return missing
+    if p < 0.001:
+        return f"{p:.1e}"
+    return f"{p:.{decimals}f}" if decimals is not None else f"{p:.2g}"
 
 
 def sort_key(value: Any) -> tuple[int, float, str]:

@@ -10,7 +10,7 @@ from kttui.cli import fail
 
 def cmd_report(args: argparse.Namespace) -> int:
     from kttui.analysis.load import load_session, session_spec
-    from kttui.report import export_csv, render_report
+    from kttui.report import export_csv, markdown_of, report_sections
     from kttui.session import Session, SessionError, default_store
 
     try:
@@ -22,13 +22,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         return fail(f"{session.id} has no trials yet")
     spec = session_spec(session)
     command = (spec or {}).get("command")
-    text = render_report(table, spec=spec, top_n=args.top, command=command)
+    # One set of sections for the Markdown and the CSV: the two cannot disagree.
+    sections = report_sections(table, spec=spec, top_n=args.top, command=command)
+    text = markdown_of(sections)
     out = Path(args.output) if args.output else session.path / "report.md"
     written = [out]
     try:
         out.write_text(text, encoding="utf-8")
         if args.csv_dir:
-            written += export_csv(table, args.csv_dir, spec=spec)
+            written += export_csv(table, args.csv_dir, spec=spec, sections=sections)
         if args.refine or args.proposals:
             written += _recommendations(table, spec, args)
     except OSError as exc:

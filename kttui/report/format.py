@@ -1,0 +1,101 @@
+"""How the report writes cells, numbers and tables: one Markdown table writer for every section."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from kttui.analysis.table import TrialTable
+from kttui.analysis.values import format_p
+from kttui.analysis.values import format_value as plain_value
+from kttui.safetext import md_cell, md_escape, one_line
+
+#: Longest table a section prints before it says "N more in the CSV export".
+MAX_ROWS = 20
+
+
+def format_value(value: Any) -> str:
+    """A value as report prose shows it: compact, escaped for Markdown and HTML."""
+    return md_escape(plain_value(value))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
+    return md_cell(value) if isinstance(value, str) else format_value(value)
+
+
+def _one_line_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV export's text cells and headers without escapes, controls or line breaks."""
+    out = frame.rename(columns=lambda c: one_line(c) if isinstance(c, str) else c)
+    for col in [c for c in out.columns if out[c].dtype.kind in "OUS" or out[c].dtype == "string"]:
+        out[col] = out[col].map(lambda v: one_line(v) if isinstance(v, str) else v)
+    return out
+
+
+def md_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[bool] | None = None
+) -> str:
+    """A GitHub table; columns flagged in ``numeric`` are right-aligned."""
+    align = numeric or [False] * len(headers)
+    lines = [
+        "| " + " | ".join(_cell(h) for h in headers) + " |",
+        "| " + " | ".join("---:" if a else "---" for a in align) + " |",
+    ]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _v(x: float) -> str:
+    """An objective value: 4 significant digits (0.7193, 12.35, 1.235e+04)."""
+    return "—" if x is None or not math.isfinite(x) else f"{x:.4g}"
+
+
+def _d(x: float) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:+.4g}"
+
+
+def _p(p: float) -> str:
+    return format_p(p, decimals=3, missing="—")
+
+
+def _pct(x: float) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:.1%}"
+
+
+def _seconds(s: float) -> str:
+    if s is None or not math.isfinite(s):
+        return "—"
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.2f} h"
+
+
+def _more(n_total: int, n_shown: int, what: str) -> str:
+    return f"\n\n*{n_total - n_shown} more {what} in the CSV export.*" if n_total > n_shown else ""
+
+
+def _fence(text: str, lang: str = "") -> str:
+    run = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)  # a value's ``` stays in
+    fence = "`" * (run + 1)
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
+
+
+def _config(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def _trial(t: TrialTable, number: Any) -> str:
+    """``#N``, with the user's own id beside it (imported trials: the ``--id`` column)."""
+    n = int(number)
+    if "label" in t.df.columns:
+        hit = t.df.loc[t.df["number"] == n, "label"]
+        if len(hit) and isinstance(hit.iloc[0], str) and hit.iloc[0]:
+            return f"#{n} ({_cell(hit.iloc[0])})"
+    return f"#{n}"

@@ -1,0 +1,45 @@
+"""The top configurations, best first."""
+
+from __future__ import annotations
+
+from kttui.analysis.overview import Analysis
+from kttui.report.format import _trial, _v, format_value, md_table
+from kttui.report.section import Context, Section
+
+#: How the section's heading starts (tests check every report has each, in order).
+TITLE = "## Top "
+
+
+def build(ctx: Context) -> Section:
+    return Section(TITLE, _top(ctx.analysis, ctx.top_n), {"top": ctx.analysis.top})
+
+
+def _top(a: Analysis, n: int) -> str:
+    head = f"## Top {n} configurations\n\n"
+    top = a.top
+    if top.empty:
+        return head + "No completed trial has a result."
+    t = a.table
+    extra = [c for c in top.columns if c in ("budget", "seed") or str(c).startswith("metric:")]
+    headers = [
+        "Rank",
+        "Trial",
+        t.objective or "value",
+        *t.params,
+        *[c.removeprefix("metric:") for c in extra],
+    ]
+    rows = [
+        [
+            int(r["rank"]),
+            _trial(t, r["number"]),
+            _v(r["value"]),
+            *[format_value(r[p]) for p in t.params],  # escaped: values are anyone's text
+            *[r[c] for c in extra],
+        ]
+        for _, r in top.iterrows()
+    ]
+    return head + md_table(
+        headers,
+        rows,
+        [True, True, True, *[t.is_numeric(p) for p in t.params], *[True] * len(extra)],
+    )
