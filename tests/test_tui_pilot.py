@@ -374,7 +374,7 @@ async def test_a_failing_pane_shows_one_line_and_the_rest_goes_on(
 ) -> None:
     session = start_sweep(store, tmp_path, fixed={"epochs": 4000, "epoch_s": 0.05})
 
-    def broken(self: Any, data: Any) -> None:
+    def broken(self: Any, *args: Any) -> None:
         raise RuntimeError("the chart cannot draw this")
 
     def broken_show(self: Any, snapshot: Any) -> None:

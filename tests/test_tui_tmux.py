@@ -89,7 +89,7 @@ def test_attach_in_tmux_survives_the_terminal(tmux: Tmux, store: Path, tmp_path:
     tmux("send-keys", "c")
     wait_for(lambda: "best so far" in tmux.screen(), 15)
     tmux("send-keys", "Tab")
-    wait_for(lambda: "Log: trial" in tmux.screen(), 15)
+    wait_for(lambda: "Log #" in tmux.screen(), 15)  # the log tab, titled by its trial
     tmux("send-keys", "?")
     wait_for(lambda: "Sweep dashboard" in tmux.screen(), 15)
     tmux("send-keys", "Escape")
@@ -100,8 +100,13 @@ def test_attach_in_tmux_survives_the_terminal(tmux: Tmux, store: Path, tmp_path:
     wait_for(lambda: ((session.trial_status(number) or {}).get("epoch") or 0) > before + 5, 30)
     assert session.runner_alive() and session.state() == "running"
 
-    # a new console attaches to it
+    # a new console attaches to it, on the pane it was left on (the log), and goes
+    # back to the trials two panes to the left
     tmux.start(command, env)
+    wait_for(lambda: "Advice" in tmux.screen() and "Trials" in tmux.screen(), 30)  # the tabs
+    tmux("send-keys", "BTab")
+    wait_for(lambda: "best so far" in tmux.screen(), 15)
+    tmux("send-keys", "BTab")
     again = wait_for(lambda: running_epochs(tmux.screen()), timeout=30)
     assert again.get(number, 0) > first[number]
     tmux("send-keys", "q")
