@@ -436,7 +436,7 @@ class Runner:
             if not self.reason:
                 self.reason = f"all {self.budget} trials done"
             return True
-        if self.state == "running" and self.proposer.exhausted:
+        if self.state == "running" and self.proposer.exhausted and not self.ready:
             self.reason = self.proposer.reason
             return True
         return False
@@ -469,12 +469,14 @@ class Runner:
 
     # -- launching -------------------------------------------------------------
     def _launch(self) -> None:
-        while (
-            self.state == "running" and not self.proposer.exhausted and self.backend.capacity() > 0
-        ):
+        # configs already asked for are launched even once the space is exhausted: the
+        # batch that found the last configs is what exhausted it
+        while self.state == "running" and self.backend.capacity() > 0:
             if not self._more_to_run():
                 return
             if not self.ready:
+                if self.proposer.exhausted:
+                    return
                 # the free slots get configs when the sampler answers (one more, ahead)
                 self._ask(self.backend.capacity() + 1)
                 return
@@ -541,7 +543,7 @@ class Runner:
             request = self._request(number, config, tdir, resume_from)
         except OSError as exc:
             if self.disk.absorb(exc):  # launched once the disk has room again
-                self.prepared = prepared
+                self.ready.insert(0, prepared)
                 return False
             self._tell_fail(trial, number, params, f"cannot prepare trial directory: {exc}")
             return False
