@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from kttui.safetext import one_line
 from kttui.service import SessionRow, format_value
@@ -92,13 +92,32 @@ class SessionTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+            self.add_column(label, key=key, width=width or self._room())
+
+    def _room(self) -> int:
+        return max(MIN_ID, (self.app.size.width if self.is_attached else 80) - OTHER_COLUMNS)
+
+    def _fit_id_column(self, labels: dict[str, str]) -> bool:
+        """Size the id column to its labels now; True when its width changed.
+
+        The id column has an explicit width rather than an automatic one: an
+        automatic width is measured on the next idle, and a row drawn before
+        that stays drawn at the old width (the id showed cut to ``demo-20``).
+        """
+        column = self.columns.get(ColumnKey("id"))
+        if column is None:
+            return False
+        width = max([MIN_ID, *(len(label) for label in labels.values())])
+        if column.width == width:
+            return False
+        column.width = width
+        return True
 
     def apply(self, rows: Sequence[SessionRow]) -> None:
         """Show these sessions: changed cells updated, new ones appended, gone ones removed."""
         seen = set()
-        room = max(MIN_ID, (self.app.size.width if self.is_attached else 80) - OTHER_COLUMNS)
-        labels = short_ids([r.id for r in rows], room)
+        labels = short_ids([r.id for r in rows], self._room())
+        resized = self._fit_id_column(labels)
         for row in rows:
             seen.add(row.id)
             old = self.rows_by_id.get(row.id)
@@ -110,8 +129,9 @@ class SessionTable(DataTable[Text]):
             old_label = self.labels.get(row.id)
             for column, _, _ in COLUMNS:
                 new = _cell(row, column, label)
-                if _cell(old, column, old_label) != new:
-                    self.update_cell(row.id, column, new, update_width=column == "id")
+                # A resized column redraws its cells: update_cell invalidates the drawn rows.
+                if _cell(old, column, old_label) != new or (resized and column == "id"):
+                    self.update_cell(row.id, column, new)
         self.labels = labels
         for gone in set(self.rows_by_id) - seen:
             del self.rows_by_id[gone]
