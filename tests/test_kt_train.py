@@ -80,7 +80,8 @@ def _start(run_dir: Path, argv: list[str], env: dict[str, str]) -> subprocess.Po
 
 
 def _finish(run_dir: Path, proc: subprocess.Popen[str], out: Path | None = None) -> Run:
-    stdout, stderr = proc.communicate(timeout=120)
+    # Generous: six torch processes share the cores, and a loaded CI machine is slow.
+    stdout, stderr = proc.communicate(timeout=600)
     return Run(run_dir, proc.returncode, stdout, stderr, out or run_dir)
 
 
