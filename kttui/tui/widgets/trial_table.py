@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kttui.service import TrialRow
+from kttui.service.rows import TrialRow
 from kttui.tui.widgets.trial_columns import FILTER_HELP as FILTER_HELP
 from kttui.tui.widgets.trial_columns import (
     FIXED_COLUMNS,
