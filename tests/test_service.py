@@ -19,8 +19,8 @@ from kttui.service.stats import export_report, recommendations_markdown, summary
 from kttui.service.store import StoreWatcher
 from kttui.service.watch import SessionWatcher
 from kttui.session import Session
-from kttui.tui.demo import write_demo_session
 from tests.conftest import kttui, wait_for, write_spec
+from tests.demo_session import write_demo_session
 
 
 def test_sanitize_removes_every_escape_and_control_sequence() -> None:

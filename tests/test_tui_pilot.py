@@ -20,7 +20,6 @@ from kttui.service.sessions import control
 from kttui.service.specs import SPEC_TEMPLATE
 from kttui.session import Session
 from kttui.tui.app import KttuiApp
-from kttui.tui.demo import write_demo_session
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.screens.detail import TrialDetailScreen
 from kttui.tui.screens.dialogs import ConfirmScreen, PathPrompt
@@ -31,6 +30,7 @@ from kttui.tui.widgets.charts import ChartPane
 from kttui.tui.widgets.session_table import SessionTable
 from kttui.tui.widgets.trial_table import TrialTable
 from tests.conftest import kttui, wait_for, write_spec
+from tests.demo_session import write_demo_session
 
 pytestmark = pytest.mark.timeout(120)
 
