@@ -1,6 +1,6 @@
 """The trial table: a virtual table that draws only the rows on screen.
 
-Rows arrive as :class:`kttui.service.TrialRow` values; a changed trial
+Rows arrive as :class:`kttui.service.rows.TrialRow` values; a changed trial
 re-renders only its own line, sorting and filtering reorder a list of trial
 numbers, and columns are sized from each new row's text lengths, so ten
 thousand trials cost what thirty do. (Textual's DataTable re-renders every
