@@ -40,9 +40,12 @@ from textual.widgets import Input
 
 from kttui.chartdata import TOP_K, top_trials
 from kttui.tui.app import KttuiApp
-from kttui.tui.demo import write_demo_session
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.widgets.trial_table import TrialTable
+
+# The synthetic session writer is a test fixture (tests/demo_session.py), not part of kttui.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.demo_session import write_demo_session
 
 TRIALS = 10_000
 EPOCHS = 100

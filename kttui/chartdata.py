@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kttui.service import TrialRow
+from kttui.service.rows import TrialRow
 
 if TYPE_CHECKING:
     from kttui.analysis.importance import ImportanceAnalysis

@@ -8,13 +8,13 @@ import pytest
 
 from kttui.analysis.findings import Finding, findings
 from kttui.analysis.overview import analyze
-from kttui.analysis.synthetic import synthetic_table
 from kttui.analysis.table import TrialTable
+from tests.synthetic import synthetic_table
 
 
 @pytest.fixture(scope="module")
 def found() -> list[Finding]:
-    # The known answer (kttui.analysis.synthetic): a and b matter (p<0.05), flag=True
+    # The known answer (tests/synthetic.py): a and b matter (p<0.05), flag=True
     # is far better, width does not matter; baseline 0.70.
     return findings(analyze(synthetic_table(150, seed=2)))
 

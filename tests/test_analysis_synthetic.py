@@ -1,6 +1,6 @@
 """A sweep with a known answer: the analyses must recover it.
 
-Ground truth (kttui.analysis.synthetic): the score peaks at a=0.7 and depends
+Ground truth (tests/synthetic.py): the score peaks at a=0.7 and depends
 strongly on ``a``, weakly (linearly, upward) on ``b``, not at all on ``c``;
 ``flag=True`` adds a large constant. 150 random trials, seed 2, 1 % noise.
 """
@@ -17,10 +17,10 @@ from ruamel.yaml import YAML
 from kttui.analysis.elite import elite_analysis
 from kttui.analysis.importance import analyze_importance
 from kttui.analysis.overview import Analysis, analyze
-from kttui.analysis.synthetic import A_OPTIMUM, synthetic_spec, synthetic_table
 from kttui.analysis.table import TrialTable
 from kttui.recommend.proposals import proposals_yaml, supplementary_trials
 from kttui.recommend.refine import refined_specs
+from tests.synthetic import A_OPTIMUM, synthetic_spec, synthetic_table
 
 SEED = 2
 

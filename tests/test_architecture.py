@@ -24,7 +24,13 @@ CORE = [
     "kttui.backends.gpus",
     "kttui.backends.slurm",
     "kttui.trial",
-    "kttui.service",
+    "kttui.service.watch",
+    "kttui.service.store",
+    "kttui.service.logs",
+    "kttui.service.gpus",
+    "kttui.service.stats",
+    "kttui.service.sessions",
+    "kttui.service.specs",
 ]
 HEAVY = ("textual", "torch", "pandas", "optuna", "pydantic", "plotext", "scipy")
 

@@ -19,7 +19,7 @@ from kttui.chartdata import (
     slice_points,
     top_trials,
 )
-from kttui.service import TrialRow
+from kttui.service.rows import TrialRow
 
 NAN, INF = math.nan, math.inf
 

@@ -18,7 +18,7 @@ import pytest
 
 from kttui import pending
 from kttui.diskfull import full_cause, is_disk_full
-from kttui.service import SessionWatcher
+from kttui.service.watch import SessionWatcher
 from kttui.session import Session, list_sessions, write_json_atomic
 from kttui.storage import open_storage
 from tests.conftest import kttui, missing, pid_alive, wait_for, write_spec

@@ -8,7 +8,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from kttui import service
+from kttui.service.logs import read_metrics
+from kttui.service.specs import curve_label
 from kttui.session import list_sessions
 from tests.conftest import ROOT, kttui
 
@@ -48,12 +49,12 @@ def test_pykt_spec_reads_every_epoch(tmp_path: Path, store: Path, unbuffered: st
         status = session.trial_status(t.number) or {}
         assert status["final"]["testauc"] == final["testauc"]
         # the console's trial detail: test metrics in the same table as validauc
-        rows = service.read_metrics(session, t.number)
+        rows = read_metrics(session, t.number)
         assert rows[-1]["epoch"] == "final" and rows[-1]["testauc"] == final["testauc"]
         assert {"validauc", "validacc", "train_loss"} <= set(rows[0])
     # pykt's validauc is the best so far: the console's curves say so
-    assert service.curve_label(session, "validauc") == "validauc (best so far)"
-    assert service.curve_label(session, "train_loss") == "train_loss"
+    assert curve_label(session, "validauc") == "validauc (best so far)"
+    assert curve_label(session, "train_loss") == "train_loss"
 
 
 def test_regex_spec_validates_and_parses_its_own_example_line() -> None:

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kttui.analysis.synthetic import synthetic_spec, synthetic_table
 from kttui.analysis.table import TrialTable
 from kttui.analysis.values import format_p
 from kttui.report import export_csv, markdown_of, md_table, render_report, report_sections
 from kttui.report.sections import SECTIONS
+from tests.synthetic import synthetic_spec, synthetic_table
 
 #: Every heading a report must have, in order: the report's own list of sections.
 HEADINGS = [section.TITLE for section in SECTIONS]

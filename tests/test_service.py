@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from kttui import service
-from kttui.service import (
-    LogFollower,
-    ServiceError,
-    SessionWatcher,
-    StoreWatcher,
-    TrialRow,
-    sanitize,
-)
+from kttui.safetext import sanitize
+from kttui.service import ServiceError
+from kttui.service.logs import LogFollower
+from kttui.service.rows import TrialRow
+from kttui.service.sessions import control, create_session, delete_session
+from kttui.service.specs import SPEC_TEMPLATE, validate_spec_text
+from kttui.service.stats import export_report, recommendations_markdown, summary_markdown
+from kttui.service.store import StoreWatcher
+from kttui.service.watch import SessionWatcher
 from kttui.session import Session
-from kttui.tui.demo import write_demo_session
 from tests.conftest import kttui, wait_for, write_spec
+from tests.demo_session import write_demo_session
 
 
 def test_sanitize_removes_every_escape_and_control_sequence() -> None:
@@ -106,30 +106,28 @@ def test_recommendations_markdown_without_a_session_dir() -> None:
         for n in range(10)
     ]
     rows.append(TrialRow(10, "fail", (("a", 1),), reason="exit code 1"))
-    md = service.recommendations_markdown(
-        Session(Path("/nonexistent")), rows, maximize=True, metric="m"
-    )
+    md = recommendations_markdown(Session(Path("/nonexistent")), rows, maximize=True, metric="m")
     assert "trial 9" in md and "exit code 1" in md
 
 
 def test_export_report_writes_markdown(tmp_path: Path) -> None:
     session = write_demo_session(tmp_path, trials=20, epochs=4)
-    path = service.export_report(session)
+    path = export_report(session)
     assert path == session.path / "report.md"
     text = path.read_text()
     assert text.startswith("# ") and "val_auc" in text
-    summary = service.summary_markdown(session)
+    summary = summary_markdown(session)
     assert summary.startswith(f"# Sweep report: {session.id}")
     assert "Findings" in summary and "Best config" in summary
 
 
 def test_validate_and_template() -> None:
-    assert service.validate_spec_text(service.SPEC_TEMPLATE) == []
-    assert "low: 0.0" in service.SPEC_TEMPLATE
-    line = service.SPEC_TEMPLATE.splitlines().index(
-        next(x for x in service.SPEC_TEMPLATE.splitlines() if "low: 0.0" in x)
+    assert validate_spec_text(SPEC_TEMPLATE) == []
+    assert "low: 0.0" in SPEC_TEMPLATE
+    line = SPEC_TEMPLATE.splitlines().index(
+        next(x for x in SPEC_TEMPLATE.splitlines() if "low: 0.0" in x)
     )
-    issues = service.validate_spec_text(service.SPEC_TEMPLATE.replace("low: 0.0", "lo: 0.0", 1))
+    issues = validate_spec_text(SPEC_TEMPLATE.replace("low: 0.0", "lo: 0.0", 1))
     assert {i.line for i in issues} == {line + 1}
     assert any("unknown key 'lo'" in str(i) for i in issues)
 
@@ -141,31 +139,37 @@ def test_delete_refuses_a_live_session_and_removes_a_finished_one(
     assert kttui("run", str(spec), "--sessions-dir", str(store)).returncode == 0
     live = Session.open(store, None)
     with pytest.raises(ServiceError, match="runner is alive"):
-        service.delete_session(live)
+        delete_session(live)
     assert live.path.is_dir()
-    service.control(live, "shutdown")
+    control(live, "shutdown")
     wait_for(lambda: not live.runner_alive(), timeout=30)
-    service.delete_session(live)
+    delete_session(live)
     assert not live.path.exists()
 
 
 def test_create_session_matches_kttui_run(store: Path, tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "s.yaml")
-    session = service.create_session(store, spec.read_text(), spec, launch_dir=tmp_path)
+    session = create_session(store, spec.read_text(), spec, launch_dir=tmp_path)
     info = session.info()
     assert info["source"] == str(spec.resolve())
     assert info["launch_dir"] == str(tmp_path.resolve())
     assert info["spec_dir"] == str(spec.resolve().parent)
     assert session.spec_path.read_text() == spec.read_text()
     with pytest.raises(ServiceError, match="problem"):
-        service.create_session(store, "name: x\n", spec)
+        create_session(store, "name: x\n", spec)
 
 
 def test_service_never_imports_textual() -> None:
+    import pkgutil
     import subprocess
 
+    import kttui.service
+
+    names = [m.name for m in pkgutil.iter_modules(kttui.service.__path__, "kttui.service.")]
+    assert len(names) >= 8, names
+    code = f"import sys, {', '.join(names)}; print('textual' in sys.modules)"
     out = subprocess.run(
-        [sys.executable, "-c", "import kttui.service, sys; print('textual' in sys.modules)"],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env={**os.environ},
@@ -175,7 +179,6 @@ def test_service_never_imports_textual() -> None:
 
 
 def test_recommendations_pane_uses_the_reports_findings(tmp_path: Path, store: Path) -> None:
-    from kttui import service
     from kttui.session import list_sessions
     from tests.conftest import kttui, write_spec
 
@@ -187,9 +190,9 @@ def test_recommendations_pane_uses_the_reports_findings(tmp_path: Path, store: P
     )
     assert kttui("run", str(spec), "--foreground", "--sessions-dir", str(store)).returncode == 0
     session = list_sessions(store)[0]
-    watcher = service.SessionWatcher(session)
+    watcher = SessionWatcher(session)
     watcher.poll()
-    text = service.recommendations_markdown(
+    text = recommendations_markdown(
         session, list(watcher.rows.values()), maximize=True, metric="score"
     )
     watcher.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kttui.service import TrialRow
+from kttui.service.rows import TrialRow
 from kttui.tui.widgets.header import (
     HeaderInfo,
     elapsed_and_eta,

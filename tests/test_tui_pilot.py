@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from kttui import service
+from kttui.service.sessions import control
+from kttui.service.specs import SPEC_TEMPLATE
 from kttui.session import Session
 from kttui.tui.app import KttuiApp
-from kttui.tui.demo import write_demo_session
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.screens.detail import TrialDetailScreen
 from kttui.tui.screens.dialogs import ConfirmScreen, PathPrompt
@@ -30,6 +30,7 @@ from kttui.tui.widgets.charts import ChartPane
 from kttui.tui.widgets.session_table import SessionTable
 from kttui.tui.widgets.trial_table import TrialTable
 from tests.conftest import kttui, wait_for, write_spec
+from tests.demo_session import write_demo_session
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -212,7 +213,7 @@ async def test_quitting_never_stops_the_sweep(store: Path, tmp_path: Path) -> No
     log = session.runner_log.read_text(errors="replace")[-2000:]
     assert session.runner_alive(), f"runner gone: {session.runner()}\n{log}"
     assert session.state() == "running"
-    service.control(session, "shutdown")
+    control(session, "shutdown")
 
 
 @sync
@@ -252,10 +253,10 @@ async def test_home_open_delete_and_new(store: Path, tmp_path: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, EditorScreen))
         assert app.screen.path == target
-        assert app.screen.text == service.SPEC_TEMPLATE
+        assert app.screen.text == SPEC_TEMPLATE
         await pilot.press("escape")
         assert app.screen is home
-    service.control(live, "shutdown")
+    control(live, "shutdown")
 
 
 @sync
@@ -311,7 +312,7 @@ async def test_r_restarts_a_stopped_runner(store: Path, tmp_path: Path) -> None:
     session = start_sweep(
         store, tmp_path, fixed={"epochs": 400, "epoch_s": 0.05}, strategy={"n_trials": 3}
     )
-    service.control(session, "shutdown")
+    control(session, "shutdown")
     wait_for(lambda: session.state() == "stopped" and not session.runner_alive())
     app = KttuiApp(store, session.path, cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -322,7 +323,7 @@ async def test_r_restarts_a_stopped_runner(store: Path, tmp_path: Path) -> None:
         await pilot.press("r")
         await until(pilot, lambda: session.runner_alive(), timeout=40)
         await until(pilot, lambda: screen.runner.state == "running")
-    service.control(session, "shutdown")
+    control(session, "shutdown")
 
 
 def screen_text(app: KttuiApp) -> str:
@@ -365,7 +366,7 @@ async def test_a_running_trial_without_an_epoch_never_breaks_the_chart(
     for size in ((200, 50), (80, 24)):
         await watch_chart(store, session, size)
     assert not (session.path / "console.log").exists()
-    service.control(session, "shutdown")
+    control(session, "shutdown")
 
 
 @sync
@@ -401,7 +402,7 @@ async def test_a_failing_pane_shows_one_line_and_the_rest_goes_on(
     log = (session.path / "console.log").read_text()
     assert "Traceback" in log and "the chart cannot draw this" in log and "no GPU reading" in log
     assert log.count("the chart cannot draw this") < 10  # once per failure, not per frame
-    service.control(session, "shutdown")
+    control(session, "shutdown")
 
 
 @sync

@@ -13,13 +13,13 @@ from rich.console import Console
 from textual.app import App, ComposeResult
 
 from kttui.tui.app import KttuiApp
-from kttui.tui.demo import write_demo_session
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.widgets.charts import ChartPane
 from kttui.tui.widgets.gpu_pane import GpuPane, render_gpus
 from kttui.tui.widgets.header import HeaderInfo, SessionHeader
 from kttui.tui.widgets.log_pane import LogPane
 from kttui.tui.widgets.trial_table import TrialTable
+from tests.demo_session import write_demo_session
 from tests.test_tui_pilot import sync, until
 
 NAME = "sakt-assist2009-lr-heads-20260115-093000"  # 40 characters, as kttui names sessions

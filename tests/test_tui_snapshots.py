@@ -15,13 +15,13 @@ import pytest
 from textual.pilot import Pilot
 
 from kttui.tui.app import KttuiApp
-from kttui.tui.demo import write_demo_session
 from kttui.tui.messages import EditSpec
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.screens.editor import EditorScreen
 from kttui.tui.widgets.charts import ChartPane
 from kttui.tui.widgets.session_table import SessionTable
 from kttui.tui.widgets.trial_table import TrialTable
+from tests.demo_session import write_demo_session
 
 STORE = Path("store")
 

@@ -21,7 +21,6 @@ from textual.command import CommandPalette
 
 from kttui.session import Session
 from kttui.tui.app import KttuiApp
-from kttui.tui.demo import write_demo_session
 from kttui.tui.guard import LOG_NAME
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.screens.detail import TrialDetailScreen
@@ -29,6 +28,7 @@ from kttui.tui.screens.dialogs import ConfirmScreen
 from kttui.tui.screens.help import HelpScreen
 from kttui.tui.screens.home import HomeScreen
 from kttui.tui.widgets.trial_table import TrialTable
+from tests.demo_session import write_demo_session
 
 SIZES = ((80, 24), (120, 40), (200, 50))
 #: Keys per size (a key costs ~1 s on a loaded 2-core box: keep the suite short).

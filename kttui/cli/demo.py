@@ -80,7 +80,8 @@ def _reference(store: Path, students: int) -> dict[str, float]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kttui.service import ServiceError, new_session
+    from kttui.service import ServiceError
+    from kttui.service.sessions import new_session
     from kttui.session import default_store
     from kttui.specload import SpecError, load_spec_text
 

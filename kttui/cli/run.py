@@ -92,7 +92,8 @@ def _detached(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kttui.service import ServiceError, new_session
+    from kttui.service import ServiceError
+    from kttui.service.sessions import new_session
     from kttui.session import default_store, url_password
     from kttui.specload import SpecError, load_spec
 

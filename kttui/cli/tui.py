@@ -44,7 +44,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    from kttui.service import ServiceError, open_session
+    from kttui.service import ServiceError
+    from kttui.service.sessions import open_session
     from kttui.session import default_store
 
     if getattr(args, "storage", None):

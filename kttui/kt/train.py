@@ -82,11 +82,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
     try:
         import torch
-
-        from kttui.kt import fit
     except ModuleNotFoundError as exc:
         print(f"{PROG}: error: {exc}; install kttui's 'kt' extra (torch)", file=sys.stderr)
         return 2
+    from kttui.kt import fit
+
     torch.set_num_threads(threads)
     results = fit.fit(cfg, split, out_dir)
     text = json.dumps(results, indent=2, allow_nan=True) + "\n"

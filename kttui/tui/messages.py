@@ -14,7 +14,10 @@ from typing import Any
 
 from textual.message import Message
 
-from kttui.service import GpuSnapshot, LogLine, SessionDelta, SessionRow
+from kttui.service.gpus import GpuSnapshot
+from kttui.service.logs import LogLine
+from kttui.service.store import SessionRow
+from kttui.service.watch import SessionDelta
 from kttui.session import Session
 
 

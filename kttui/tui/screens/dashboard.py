@@ -21,8 +21,9 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Markdown
 
-from kttui import service
-from kttui.service import GpuSnapshot, RunnerView, TrialRow
+from kttui.service.gpus import GpuSnapshot
+from kttui.service.rows import RunnerView, TrialRow
+from kttui.service.specs import curve_label, log_params, space_params
 from kttui.session import Session
 from kttui.tui.guard import guarded
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
@@ -93,7 +94,7 @@ class DashboardScreen(DashboardView):
         target = info.get("target")
         self.target = float(target) if isinstance(target, int | float) else None
         self._created_ts = parse_ts(info.get("created"))
-        self.params = service.space_params(session)
+        self.params = space_params(session)
         self.view = ViewState.load(session.path)
         self.curves: dict[int, list[tuple[int, float]]] = {}
         self._loaded_curves: list[int] = []
@@ -108,13 +109,13 @@ class DashboardScreen(DashboardView):
         self.feed = DashboardFeed(session, poll_s=poll_s)
         self.data = ChartData(
             curves=self.curves,
-            metric=service.curve_label(session, self.metric),
+            metric=curve_label(session, self.metric),
             maximize=self.maximizing,
             baseline=self.baseline,
             target=self.target,
             baseline_label=str((info.get("baseline") or {}).get("label") or "baseline"),
             params=self.params,
-            log_params=service.log_params(session),
+            log_params=log_params(session),
         )
 
     # -- layout -----------------------------------------------------------------------

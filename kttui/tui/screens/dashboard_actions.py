@@ -14,8 +14,11 @@ from typing import Any
 from textual import work
 from textual.screen import Screen
 
-from kttui import service
-from kttui.service import RunnerView, ServiceError
+from kttui.service import ServiceError
+from kttui.service.rows import RunnerView
+from kttui.service.sessions import control, resume
+from kttui.service.specs import session_spec_source
+from kttui.service.stats import export_report
 from kttui.session import Session
 from kttui.tui.guard import one_line, record
 from kttui.tui.messages import CommandDone, EditSpec, NewSweep
@@ -59,11 +62,11 @@ class DashboardCommands(Screen[None]):
     def run_command(self, action: str, command: str, **args: Any) -> None:
         try:
             if command == "resume-runner":
-                text = service.resume(self.session)
+                text = resume(self.session)
             elif command == "export":
-                text = f"report written to {service.export_report(self.session)}"
+                text = f"report written to {export_report(self.session)}"
             else:
-                reply = service.control(self.session, command, **args)
+                reply = control(self.session, command, **args)
                 text = f"{command}: runner is {reply.get('state')}"
                 if command == "kill":
                     text = f"trial {args.get('trial')} is being killed"
@@ -100,7 +103,7 @@ class DashboardCommands(Screen[None]):
         self.run_command("export", "export")
 
     def action_edit_spec(self) -> None:
-        source, text = service.session_spec_source(self.session)
+        source, text = session_spec_source(self.session)
         name = str(self.session.info().get("name") or "spec")
         if self.runner.state not in LIVE_STATES:
             self.post_message(

@@ -22,9 +22,13 @@ from textual import work
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from kttui import service
 from kttui.chartdata import TOP_K, top_trials
-from kttui.service import LogFollower, RunnerView, SessionDelta, SessionWatcher, TrialRow
+from kttui.service.gpus import gpu_snapshot
+from kttui.service.logs import LogFollower, read_series
+from kttui.service.rows import RunnerView, TrialRow
+from kttui.service.specs import session_backend
+from kttui.service.stats import session_stats
+from kttui.service.watch import SessionDelta, SessionWatcher
 from kttui.session import Session
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
 
@@ -94,7 +98,7 @@ class DashboardFeed(Widget):
         self.loaded_curves: set[int] = set()
         self._snapshot = Snapshot()
         self._wake_advice = threading.Event()
-        self._backend = service.session_backend(session)
+        self._backend = session_backend(session)
         self._next_top = 0.0
 
     def on_mount(self) -> None:
@@ -167,7 +171,7 @@ class DashboardFeed(Widget):
         if target is None or target in watcher.series or target in self.loaded_curves:
             return
         self.loaded_curves.add(target)
-        series = service.read_series(self.session, target, watcher.metric)
+        series = read_series(self.session, target, watcher.metric)
         self.post_message(CurveLoaded(target, series))
 
     def _load_top_curves(self, watcher: SessionWatcher) -> None:
@@ -180,7 +184,7 @@ class DashboardFeed(Widget):
             if number in watcher.series or number in self.loaded_curves:
                 continue
             self.loaded_curves.add(number)
-            series = service.read_series(self.session, number, watcher.metric)
+            series = read_series(self.session, number, watcher.metric)
             self.post_message(CurveLoaded(number, series))
 
     # -- slow: the advice pane ----------------------------------------------------
@@ -193,9 +197,7 @@ class DashboardFeed(Widget):
             self._wake_advice.clear()
             snap = self._snapshot
             rows = list(snap.rows)
-            stats = service.session_stats(
-                self.session, rows, maximize=snap.maximize, metric=snap.metric
-            )
+            stats = session_stats(self.session, rows, maximize=snap.maximize, metric=snap.metric)
             markdown = pause_notice(self.session, snap) + stats.markdown
             if not worker.is_cancelled:
                 self.post_message(StatsReady(markdown, stats.analysis))
@@ -204,6 +206,6 @@ class DashboardFeed(Widget):
     # -- interval: GPUs ----------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed-gpus")
     def poll_gpus(self) -> None:
-        snapshot = service.gpu_snapshot(self._snapshot.rows, backend=self._backend)
+        snapshot = gpu_snapshot(self._snapshot.rows, backend=self._backend)
         if not get_current_worker().is_cancelled:
             self.post_message(GpuPolled(snapshot))

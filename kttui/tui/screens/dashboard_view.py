@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input
 
-from kttui.service import RunnerView
+from kttui.service.rows import RunnerView
 from kttui.tui.guard import guarded
 from kttui.tui.screens.dashboard_actions import DashboardCommands
 from kttui.tui.view_state import ViewState

@@ -16,8 +16,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from kttui import reproduce, service
-from kttui.service import ServiceError, TrialDetail, format_duration, format_value
+from kttui import reproduce
+from kttui.safetext import format_value
+from kttui.service import ServiceError
+from kttui.service.logs import TrialDetail, trial_detail
+from kttui.service.rows import format_duration
+from kttui.service.sessions import control
 from kttui.session import Session
 from kttui.tui.guard import guarded, record
 from kttui.tui.messages import CommandDone
@@ -108,7 +112,7 @@ class TrialDetailScreen(Screen[None]):
     def load(self) -> None:
         worker = get_current_worker()
         while not worker.is_cancelled:
-            detail = service.trial_detail(self.session, self.number)
+            detail = trial_detail(self.session, self.number)
             self.post_message(self.Loaded(detail))
             if detail.status.get("state") not in ("running", "queued"):
                 return
@@ -176,7 +180,7 @@ class TrialDetailScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="control")
     def kill(self) -> None:
         try:
-            service.control(self.session, "kill", trial=self.number)
+            control(self.session, "kill", trial=self.number)
         except ServiceError as exc:
             self.post_message(CommandDone("kill", False, str(exc)))
             return

@@ -16,8 +16,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from kttui import service
-from kttui.service import Issue, ServiceError
+from kttui.service import ServiceError
+from kttui.service.sessions import launch
+from kttui.service.specs import Issue, read_spec_for_edit, save_spec, validate_spec_text
 from kttui.session import Session
 from kttui.tui.messages import OpenSession
 from kttui.tui.widgets.spec_area import SpecArea
@@ -59,7 +60,7 @@ class EditorScreen(Screen[None]):
         self.path = path
         self.launch_dir = launch_dir
         self.exists = path.is_file()
-        self.initial = text if text is not None else service.read_spec_for_edit(path)
+        self.initial = text if text is not None else read_spec_for_edit(path)
         self.saved_text = self.initial
         self.cursor_blink = cursor_blink
         self.issues: list[Issue] = []
@@ -106,7 +107,7 @@ class EditorScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
     def validate(self, text: str) -> None:
-        issues = service.validate_spec_text(text, self.path.name)
+        issues = validate_spec_text(text, self.path.name)
         self.post_message(self.Validated(text, issues))
 
     def on_editor_screen_validated(self, message: Validated) -> None:
@@ -152,7 +153,7 @@ class EditorScreen(Screen[None]):
 
     def action_save(self) -> bool:
         try:
-            service.save_spec(self.path, self.text)
+            save_spec(self.path, self.text)
         except ServiceError as exc:
             self.notify(str(exc), severity="error")
             return False
@@ -165,7 +166,7 @@ class EditorScreen(Screen[None]):
     def action_launch(self) -> None:
         if self._launching:
             return
-        issues = service.validate_spec_text(self.text, self.path.name)
+        issues = validate_spec_text(self.text, self.path.name)
         if issues:
             self.notify(
                 f"cannot launch: {len(issues)} problem(s), first: {issues[0]}", severity="error"
@@ -180,7 +181,7 @@ class EditorScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="launch")
     def launch(self, text: str) -> None:
         try:
-            session = service.launch(self.store, text, self.path, launch_dir=self.launch_dir)
+            session = launch(self.store, text, self.path, launch_dir=self.launch_dir)
         except ServiceError as exc:
             self.post_message(self.Launched(None, str(exc)))
             return

@@ -12,8 +12,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from kttui import service
-from kttui.service import ServiceError, SessionRow, StoreWatcher
+from kttui.service import ServiceError
+from kttui.service.sessions import delete_session
+from kttui.service.specs import session_spec_source
+from kttui.service.store import SessionRow, StoreWatcher
 from kttui.session import Session
 from kttui.tui.messages import CommandDone, EditSpec, NewSweep, OpenSession, SessionsPolled
 from kttui.tui.screens.dialogs import ConfirmScreen
@@ -106,7 +108,7 @@ class HomeScreen(Screen[None]):
         if row is None:
             return
         session = Session(Path(row.path))
-        source, text = service.session_spec_source(session)
+        source, text = session_spec_source(session)
         if source is not None:
             self.post_message(EditSpec(source))
         else:
@@ -129,7 +131,7 @@ class HomeScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="delete")
     def delete(self, row: SessionRow) -> None:
         try:
-            service.delete_session(Session(Path(row.path)))
+            delete_session(Session(Path(row.path)))
         except ServiceError as exc:
             self.post_message(CommandDone("delete", False, str(exc)))
             return

@@ -31,7 +31,8 @@ from kttui.chartdata import (
     int_ticks,
     slice_points,
 )
-from kttui.service import TrialRow, format_value
+from kttui.safetext import format_value
+from kttui.service.rows import TrialRow
 from kttui.tui.guard import one_line, record
 from kttui.tui.widgets.pair_view import importance_text, pair_text
 

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from kttui.service import GpuSnapshot
+from kttui.service.gpus import GpuSnapshot
 
 
 def _fmt(value: float | None, unit: str, scale: float = 1.0, digits: int = 0) -> str:

@@ -18,7 +18,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
-from kttui.service import TrialRow, format_duration, format_value
+from kttui.safetext import format_value
+from kttui.service.rows import TrialRow, format_duration
 
 STATE_STYLES = {
     "running": "bold cyan",

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.widgets import RichLog
 
-from kttui.service import LogLine
+from kttui.service.logs import LogLine
 
 MAX_LINES = 2000
 

@@ -12,8 +12,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
-from kttui.safetext import one_line
-from kttui.service import SessionRow, format_value
+from kttui.safetext import format_value, one_line
+from kttui.service.store import SessionRow
 from kttui.tui.widgets.header import middle_ellipsis
 
 STATE_STYLES = {

@@ -16,8 +16,8 @@ from typing import Any
 
 from rich.text import Text
 
-from kttui.safetext import one_line
-from kttui.service import TrialRow, format_duration, format_value
+from kttui.safetext import format_value, one_line
+from kttui.service.rows import TrialRow, format_duration
 
 STATE_STYLES = {
     "running": "bold cyan",

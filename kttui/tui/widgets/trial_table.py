@@ -1,6 +1,6 @@
 """The trial table: a virtual table that draws only the rows on screen.
 
-Rows arrive as :class:`kttui.service.TrialRow` values; a changed trial
+Rows arrive as :class:`kttui.service.rows.TrialRow` values; a changed trial
 re-renders only its own line, sorting and filtering reorder a list of trial
 numbers, and columns are sized from each new row's text lengths, so ten
 thousand trials cost what thirty do. (Textual's DataTable re-renders every
@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kttui.service import TrialRow
+from kttui.service.rows import TrialRow
 from kttui.tui.widgets.trial_columns import FILTER_HELP as FILTER_HELP
 from kttui.tui.widgets.trial_columns import (
     FIXED_COLUMNS,

@@ -1,4 +1,4 @@
-"""A synthetic session written straight to disk: for snapshots, benchmarks and demos.
+"""A synthetic session written straight to disk: a test and benchmark fixture (no runner).
 
 Deterministic for a given seed and ``created`` time; no runner is started. Trials
 listed in ``running`` get a ``running`` status and a growing metrics file is up

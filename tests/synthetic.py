@@ -1,4 +1,4 @@
-"""Sweeps with a known answer, for tests, benchmarks and demos of the analyses.
+"""Sweeps with a known answer: the fixture the analysis tests check their findings against.
 
 The objective depends strongly on ``a`` (peak at ``A_OPTIMUM``), weakly and
 linearly on ``b``, not at all on ``c``, and is higher with ``flag=True``; a

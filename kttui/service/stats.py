@@ -1,0 +1,164 @@
+"""The advice pane and the session report, taken from :mod:`kttui.analysis` and :mod:`kttui.report`.
+
+Nothing here computes an importance or a finding of its own: the console shows
+the report's numbers, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kttui.safetext import format_value, md_code, md_escape
+from kttui.service import ServiceError
+from kttui.service.rows import TrialRow
+from kttui.service.watch import SessionWatcher
+from kttui.session import Session
+
+#: Below this many completed trials the pane shows the best config only.
+MIN_ANALYSIS_TRIALS = 3
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The advice pane's text and the report analysis behind it (None: too few trials).
+
+    The console's importance chart and pair view read the same analysis, so the
+    numbers they show are the report's.
+    """
+
+    markdown: str
+    analysis: Any = None  # kttui.analysis.overview.Analysis
+
+
+def recommendations_markdown(
+    session: Session, rows: Sequence[TrialRow], *, maximize: bool = True, metric: str = "value"
+) -> str:
+    """The recommendations pane's Markdown (see :func:`session_stats`)."""
+    return session_stats(session, rows, maximize=maximize, metric=metric).markdown
+
+
+def session_stats(
+    session: Session, rows: Sequence[TrialRow], *, maximize: bool = True, metric: str = "value"
+) -> Stats:
+    """The recommendations pane: best config, the report's findings and elite analysis,
+    per-param values of the top trials, failures.
+
+    The findings come from :func:`kttui.report.render_recommendations`, the functions
+    ``kttui report`` and the ``x`` key use; this runs in a worker thread.
+    """
+    done = [r for r in rows if r.state == "complete" and r.value is not None]
+    out = [f"**Recommendations** ({len(done)} complete of {len(rows)} trials)"]
+    if not done:
+        out.append("\nNo completed trial yet.")
+    else:
+        ordered = sorted(done, key=lambda r: r.value or 0.0, reverse=maximize)
+        best = ordered[0]
+        value = format_value(best.value)
+        out.append(f"\n### Best config: trial {best.number}, {metric} = {value}\n")
+        out += [f"- {md_code(k)} = {md_escape(format_value(v))}" for k, v in best.params]
+        top = ordered[: max(3, len(ordered) // 10)]
+        out.append(f"\n### Per-param values of the top {len(top)} trials\n")
+        out.append("| param | best | top range |\n|---|---|---|")
+        for name in param_names(top):
+            values = [r.param(name) for r in top if r.param(name) is not None]
+            numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            if numeric and len(numeric) == len(values):
+                span = f"{format_value(min(numeric))} … {format_value(max(numeric))}"
+            else:
+                common = Counter(format_value(v) for v in values).most_common(3)
+                span = ", ".join(f"{v} ×{n}" for v, n in common)
+            out.append(
+                f"| {md_escape(name)} | {md_escape(format_value(best.param(name)))} "
+                f"| {md_escape(span)} |"
+            )
+    analysis = None
+    if len(done) >= MIN_ANALYSIS_TRIALS:
+        try:
+            from kttui.analysis.load import load_session, session_spec
+            from kttui.report import recommendations_analysis, render_recommendations
+
+            table, spec = load_session(session), session_spec(session)
+            analysis = recommendations_analysis(table, spec=spec)
+            out.append("\n" + render_recommendations(table, spec=spec, analysis=analysis))
+        except Exception as exc:  # the analysis must never take the console down
+            out.append(f"\n(analysis unavailable: {type(exc).__name__}: {exc})")
+    failed = [r for r in rows if r.state == "fail"]
+    out.append(f"\n### Failed trials ({len(failed)})\n")
+    if not failed:
+        out.append("None.")
+    else:
+        reasons = Counter((r.reason or "unknown").split("\n")[0][:80] for r in failed)
+        out.append("| reason | trials |\n|---|---|")
+        for reason, n in reasons.most_common(8):
+            numbers = [str(r.number) for r in failed if (r.reason or "unknown")[:80] == reason]
+            shown = ", ".join(numbers[:6]) + (" …" if len(numbers) > 6 else "")
+            out.append(f"| {md_escape(reason)} ({n}) | {shown} |")
+    return Stats("\n".join(out) + "\n", analysis)
+
+
+def report_markdown(session: Session) -> str:
+    """The whole Markdown report of a session: :mod:`kttui.report`'s analysis.
+
+    A session without trials gets the summary of :func:`summary_markdown` instead.
+    """
+    from kttui.analysis.load import load_session, session_spec
+    from kttui.report import render_report
+
+    table = load_session(session)
+    if table.df.empty:
+        return summary_markdown(session)
+    spec = session_spec(session)
+    try:
+        return render_report(table, spec=spec, command=(spec or {}).get("command"))
+    except Exception as exc:  # the analysis must never take the console down
+        raise ServiceError(f"the report failed: {type(exc).__name__}: {exc}") from exc
+
+
+def summary_markdown(session: Session) -> str:
+    """A short Markdown summary of a session, from its status files only."""
+    watcher = SessionWatcher(session, follow_metrics=False)
+    watcher.poll()
+    rows = sorted(watcher.rows.values(), key=lambda r: r.number)
+    info = session.info()
+    counts = watcher.counts()
+    head = [
+        f"# Sweep report: {session.id}",
+        "",
+        f"- state: {watcher.runner.state}",
+        f"- objective: {watcher.metric} ({watcher.direction})",
+        f"- created: {info.get('created', '-')}",
+        f"- trials: {len(rows)} ({counts.get('complete', 0)} complete, "
+        f"{counts.get('running', 0)} running, {counts.get('pruned', 0)} pruned, "
+        f"{counts.get('fail', 0)} failed)",
+    ]
+    baseline = (info.get("baseline") or {}).get("value")
+    if baseline is not None:
+        head.append(f"- baseline: {format_value(baseline)}")
+    body = recommendations_markdown(session, rows, maximize=watcher.maximize, metric=watcher.metric)
+    watcher.close()
+    return "\n".join(head) + "\n\n" + body
+
+
+def export_report(session: Session) -> Path:
+    """Write ``<session>/report.md`` and return its path."""
+    text = report_markdown(session)
+    path = session.path / "report.md"
+    try:
+        tmp = path.with_name(".report.md.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ServiceError(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+def param_names(rows: Iterable[TrialRow]) -> list[str]:
+    names: set[str] = set()
+    for row in rows:
+        names.update(k for k, _ in row.params)
+    return sorted(names)
