@@ -17,12 +17,10 @@ so they can never block the single writer of the study.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kttui import pending
+from kttui.atomicfile import write_json_atomic
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
@@ -53,20 +52,6 @@ def default_store(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, default=str)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def read_json(path: Path) -> Any:
