@@ -30,6 +30,10 @@ from typing import Any
 
 from kttui import pending
 from kttui.atomicfile import write_json_atomic
+
+# kttui/runner.py imports it from here until one-copy-todo.md item 3 is applied
+from kttui.backends.base import process_start_time as process_start_time
+from kttui.backends.base import read_proc_stat
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
@@ -79,20 +83,6 @@ def url_password(url: str | None) -> str | None:
     return unquote(match.group(2))
 
 
-def process_start_time(pid: int) -> int | None:
-    """Clock ticks since boot at which ``pid`` started: tells a pid from its reuse."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read().decode(errors="replace")
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    try:
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
 def pid_alive(pid: int, start_time: int | None = None) -> bool:
     try:
         os.kill(pid, 0)
@@ -100,13 +90,10 @@ def pid_alive(pid: int, start_time: int | None = None) -> bool:
         return False
     except PermissionError:
         return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        if " Z " in stat.read_text()[:200].split(")", 1)[1][:4]:
-            return False  # a zombie has finished
-    except (OSError, IndexError):
-        pass
-    return start_time is None or process_start_time(pid) == start_time
+    stat = read_proc_stat(pid)
+    if stat is not None and stat.state in ("Z", "X"):
+        return False  # a zombie has finished
+    return start_time is None or (stat is not None and stat.start_time == start_time)
 
 
 @dataclass(frozen=True)
