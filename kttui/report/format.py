@@ -11,7 +11,7 @@ import pandas as pd
 
 from kttui.analysis.table import TrialTable
 from kttui.analysis.values import format_p
-from kttui.analysis.values import format_value as plain_value
+from kttui.safetext import format_value as plain_value
 from kttui.safetext import md_cell, md_escape, one_line
 
 #: Longest table a section prints before it says "N more in the CSV export".
