@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import format_value
 from kttui.report.section import Context, Section
 from kttui.safetext import format_value as plain_value
 from kttui.safetext import md_code

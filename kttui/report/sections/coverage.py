@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import MAX_ROWS, _more, _pct, format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import MAX_ROWS, _more, _pct, format_value
 from kttui.report.section import Context, Section
 from kttui.safetext import format_value as plain_value
 
