@@ -34,6 +34,8 @@ from kttui.atomicfile import write_json_atomic
 # kttui/runner.py imports it from here until one-copy-todo.md item 3 is applied
 from kttui.backends.base import process_start_time as process_start_time
 from kttui.backends.base import read_proc_stat
+from kttui.best import best as best_of
+from kttui.best import maximizing
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
@@ -301,18 +303,13 @@ def summarize(session: Session) -> dict[str, Any]:
     """Counts and best value from the trial status files (what `sessions`/`status` print)."""
     info = session.info()
     objective = info.get("objective") or {}
-    maximize = objective.get("direction", "maximize") == "maximize"
     counts = {"complete": 0, "running": 0, "pruned": 0, "fail": 0, "queued": 0}
-    best: tuple[float, int] | None = None
     statuses = session.trial_statuses()
     for st in statuses:
         state = str(st.get("state"))
         counts[state] = counts.get(state, 0) + 1
-        value = st.get("value")
-        if state == "complete" and isinstance(value, int | float):
-            key = float(value)
-            if best is None or (key > best[0] if maximize else key < best[0]):
-                best = (key, int(st["number"]))
+    complete = [st for st in statuses if st.get("state") == "complete"]
+    top = best_of(complete, lambda st: st.get("value"), maximizing(objective.get("direction")))
     runner = session.runner() or {}
     return {
         "id": session.id,
@@ -325,8 +322,8 @@ def summarize(session: Session) -> dict[str, Any]:
         "direction": objective.get("direction"),
         "trials": len(statuses),
         "counts": counts,
-        "best_value": best[0] if best else None,
-        "best_trial": best[1] if best else None,
+        "best_value": float(top["value"]) if top else None,
+        "best_trial": int(top["number"]) if top else None,
         "budget": runner.get("budget"),
         "pid": runner.get("pid"),
     }
