@@ -15,7 +15,6 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from kttui.atomicfile import (
     write_json_atomic,
     write_text_atomic,
 )
-from tests.conftest import missing
+from tests import test_diskfull
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -177,27 +176,16 @@ def test_completed_write_replaces_atomically_for_a_reader(tmp_path: Path) -> Non
     assert _temps(tmp_path) == []
 
 
+tmpfs = test_diskfull.tmpfs  # a real tmpfs, mounted for the test and unmounted after
+
+
 @pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MiB tmpfs, filled to the last block."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    res = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-    )
-    if res.returncode != 0:
-        missing(f"cannot mount a tmpfs to fill up (needs root): {res.stderr.strip()}")
-    try:
-        (mnt / "status.json").write_text(json.dumps(OLD))
-        with contextlib.suppress(OSError), open(mnt / "filler", "wb") as fh:
-            while True:
-                fh.write(b"\0" * 4096)
-                fh.flush()
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+def full_disk(request: pytest.FixtureRequest) -> Path:
+    """The tmpfs, filled to the last block."""
+    mnt: Path = request.getfixturevalue("tmpfs")
+    (mnt / "status.json").write_text(json.dumps(OLD))
+    test_diskfull.fill(mnt)
+    return mnt
 
 
 def test_a_full_disk_raises_enospc_keeps_the_old_file_and_no_temp(full_disk: Path) -> None:
