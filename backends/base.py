@@ -20,6 +20,51 @@ from typing import Any, ClassVar, Literal, Protocol, Self
 TOKEN_ENV = "KTTUI_TRIAL_TOKEN"
 
 
+@dataclass(frozen=True)
+class ProcStat:
+    """What ``/proc/PID/stat`` says of a process (Linux); only the fields kttui reads."""
+
+    state: str  #: R, S, D, Z (zombie: it has finished), X, T, ...
+    ppid: int
+    pgid: int
+    sid: int
+    start_time: int  #: clock ticks since boot: tells a pid from its reuse
+
+
+def parse_proc_stat(text: str) -> ProcStat | None:
+    """The fields of one ``/proc/PID/stat`` line, or None when it is not one.
+
+    The command name (field 2) is in parentheses and may itself hold spaces and
+    parentheses (``(my (odd) cmd)``), so the fields are counted after the *last*
+    ``)``. One copy for the backends (the process tree, the local wrapper) and the
+    core (is the runner alive, is it still the same process).
+    """
+    close = text.rfind(")")
+    if close < 0:
+        return None
+    fields = text[close + 2 :].split()
+    try:
+        return ProcStat(fields[0], int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]))
+    except (IndexError, ValueError):
+        return None
+
+
+def read_proc_stat(pid: int) -> ProcStat | None:
+    """``pid``'s :class:`ProcStat`, or None when there is no such process (or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    return parse_proc_stat(raw.decode(errors="replace"))
+
+
+def process_start_time(pid: int) -> int | None:
+    """Clock ticks since boot at which ``pid`` started: tells a pid from its reuse."""
+    stat = read_proc_stat(pid)
+    return stat.start_time if stat is not None else None
+
+
 class BackendError(Exception):
     """A backend could not do what was asked; the message is for the user."""
 

@@ -33,6 +33,7 @@ from kttui.backends.base import (
     Handle,
     JobStatus,
     TrialRequest,
+    process_start_time,
 )
 from kttui.backends.gpus import detect_gpus
 from kttui.backends.trialexit import read_record
@@ -198,7 +199,7 @@ class LocalBackend(Backend):
             data={
                 "pid": proc.pid,
                 "pgid": proc.pid,
-                "pid_start": proctree.start_time(proc.pid),
+                "pid_start": process_start_time(proc.pid),
                 "exit_file": str(exit_file),
             },
         )

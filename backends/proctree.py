@@ -16,7 +16,7 @@ import os
 import signal
 from collections.abc import Iterable
 
-from kttui.backends.base import TOKEN_ENV
+from kttui.backends.base import TOKEN_ENV, ProcStat, read_proc_stat
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -30,39 +30,12 @@ def become_subreaper() -> bool:
         return False
 
 
-def _stat(pid: int) -> tuple[int, int, int, str] | None:
-    """(ppid, pgid, sid, state) of a process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read().decode(errors="replace")
-    except OSError:
-        return None
-    fields = raw[raw.rfind(")") + 2 :].split()
-    try:
-        return int(fields[1]), int(fields[2]), int(fields[3]), fields[0]
-    except (IndexError, ValueError):
-        return None
-
-
-def start_time(pid: int) -> int | None:
-    """Clock ticks since boot at which ``pid`` started: tells a pid from its reuse."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read().decode(errors="replace")
-    except OSError:
-        return None
-    try:
-        return int(raw[raw.rfind(")") + 2 :].split()[19])
-    except (IndexError, ValueError):
-        return None
-
-
 def alive(pid: int, started: int | None = None) -> bool:
     """``pid`` runs (not a zombie) and, if ``started`` is given, is the same process."""
-    st = _stat(pid)
-    if st is None or st[3] in ("Z", "X"):
+    st = read_proc_stat(pid)
+    if st is None or st.state in ("Z", "X"):
         return False
-    return started is None or start_time(pid) == started
+    return started is None or st.start_time == started
 
 
 def _token(pid: int) -> str | None:
@@ -89,27 +62,27 @@ def find_processes(
     wanted = set(tokens)
     root_set = {r for r in roots if r > 0}
     me = os.getpid()
-    table: dict[int, tuple[int, int, int, str]] = {}
+    table: dict[int, ProcStat] = {}
     found: set[int] = set()
     for pid in _pids():
         if pid == me:
             continue
-        st = _stat(pid)
-        if st is None or st[3] == "Z":
+        st = read_proc_stat(pid)
+        if st is None or st.state == "Z":
             continue
         table[pid] = st
         if wanted or prefix:
             token = _token(pid)
             if token is not None and (token in wanted or (prefix and token.startswith(prefix))):
                 found.add(pid)
-        if root_set and (pid in root_set or st[1] in root_set or st[2] in root_set):
+        if root_set and (pid in root_set or st.pgid in root_set or st.sid in root_set):
             found.add(pid)
     # descendants of anything found (processes that cleared their environment)
     changed = True
     while changed:
         changed = False
-        for pid, (ppid, _, _, _) in table.items():
-            if pid not in found and ppid in found:
+        for pid, st in table.items():
+            if pid not in found and st.ppid in found:
                 found.add(pid)
                 changed = True
     return found
@@ -131,8 +104,8 @@ def reap_zombie_children(exclude: Iterable[int] = ()) -> None:
     for pid in _pids():
         if pid in skip:
             continue
-        st = _stat(pid)
-        if st is not None and st[0] == me and st[3] == "Z":
+        st = read_proc_stat(pid)
+        if st is not None and st.ppid == me and st.state == "Z":
             with contextlib.suppress(ChildProcessError, OSError):
                 os.waitpid(pid, os.WNOHANG)
 

@@ -28,7 +28,11 @@ _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def write_record(path: str, returncode: int) -> None:
-    """``{"exit_code": N, "signal": null}`` or ``{"exit_code": null, "signal": S}``."""
+    """``{"exit_code": N, "signal": null}`` or ``{"exit_code": null, "signal": S}``.
+
+    Not :mod:`kttui.atomicfile`: this file runs as a bare script (``python -I -S``),
+    where no kttui module can be imported.
+    """
     record = (
         {"exit_code": None, "signal": -returncode}
         if returncode < 0

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kttui.best import finite, ranked, running_best
 from kttui.service.rows import TrialRow
 
 if TYPE_CHECKING:
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 
 #: Learning curves of this many best trials are overlaid by default.
 TOP_K = 5
-
-
-def finite(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def clean_series(points: Iterable[tuple[Any, Any]]) -> tuple[list[float], list[float]]:
@@ -54,16 +51,10 @@ def int_ticks(lo: float, hi: float, most: int = 6) -> list[int]:
 
 def best_so_far(rows: Iterable[TrialRow], maximize: bool) -> list[tuple[int, float]]:
     """(trial number, best value so far) over completed trials in trial order."""
-    out: list[tuple[int, float]] = []
-    best: float | None = None
-    for row in sorted(rows, key=lambda r: r.number):
-        if row.state != "complete" or not finite(row.value):
-            continue
-        value = float(row.value)  # type: ignore[arg-type]
-        if best is None or (value > best if maximize else value < best):
-            best = value
-        out.append((row.number, best))
-    return out
+    done = [r for r in sorted(rows, key=lambda r: r.number) if r.state == "complete"]
+    done = [r for r in done if finite(r.value)]
+    bests = running_best([r.value for r in done], maximize)
+    return [(r.number, b) for r, b in zip(done, bests, strict=True) if b is not None]
 
 
 def completed_points(rows: Iterable[TrialRow]) -> list[tuple[int, float]]:
@@ -116,13 +107,10 @@ def rank_value(row: TrialRow) -> float | None:
 
 def top_trials(rows: Iterable[TrialRow], k: int, maximize: bool) -> list[int]:
     """The ``k`` best trials (completed or still running), best first."""
-    ranked = [
-        (v, r.number)
-        for r in rows
-        if r.state in ("complete", "running", "pruned") and (v := rank_value(r)) is not None
-    ]
-    ranked.sort(key=lambda t: ((-t[0] if maximize else t[0]), t[1]))
-    return [n for _, n in ranked[: max(0, k)]]
+    shown = sorted(
+        (r for r in rows if r.state in ("complete", "running", "pruned")), key=lambda r: r.number
+    )
+    return [r.number for r in ranked(shown, rank_value, maximize)[: max(0, k)]]
 
 
 def curve_numbers(

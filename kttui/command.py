@@ -13,7 +13,9 @@ from typing import Any
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def format_value(value: Any) -> str:
+def argv_text(value: Any) -> str:
+    """A value as a trial receives it on its command line: exact (repr of a float), never
+    shortened the way :func:`kttui.safetext.format_value` shortens it for people."""
     if isinstance(value, float):
         return repr(value)
     return str(value)
@@ -26,7 +28,7 @@ def _substitute(arg: str, values: Mapping[str, Any]) -> str:
             return "{"
         if token == "}}":
             return "}"
-        return format_value(values[match.group(1)])
+        return argv_text(values[match.group(1)])
 
     return _PLACEHOLDER.sub(repl, arg)
 
@@ -45,5 +47,5 @@ def build_argv(
     if pass_params == "flags" or (pass_params == "auto" and not used):
         for name, value in config.items():
             if name not in used:
-                argv += [f"--{name}", format_value(value)]
+                argv += [f"--{name}", argv_text(value)]
     return argv

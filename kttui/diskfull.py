@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kttui import pending
-from kttui.session import write_json_atomic
+from kttui.atomicfile import write_json_atomic
 
 #: less free than this counts as full before any write fails (0: only failed writes count)
 LOW_BYTES = int(os.environ.get("KTTUI_DISK_LOW_BYTES") or 1 << 20)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from kttui.mdtable import md_table
 from kttui.spec import (
     Baseline,
     BoolParam,
@@ -91,15 +92,12 @@ def spec_reference() -> str:
         lines.append("")
         lines.append(doc)
         lines.append("")
-        lines.append("| key | type | default | meaning |")
-        lines.append("|---|---|---|---|")
         props = model.model_json_schema()["properties"]
+        rows = []
         for name, field in model.model_fields.items():
-            kind = _schema_type(props[name])
-            if name == "space":
-                kind = "map of param"
-            desc = (field.description or "").replace("|", "\\|")
-            lines.append(f"| `{name}` | {kind} | {_default(field)} | {desc} |")
+            kind = "map of param" if name == "space" else _schema_type(props[name])
+            rows.append([f"`{name}`", kind, _default(field), field.description or ""])
+        lines.append(md_table(["key", "type", "default", "meaning"], rows))
         lines.append("")
     return "\n".join(lines)
 

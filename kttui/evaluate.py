@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kttui.atomicfile import write_json_atomic
 from kttui.command import build_argv
 from kttui.metricparse import LineParser
 
@@ -140,9 +141,7 @@ def run_plan(plan_path: Path) -> int:
                 log.write(f"kttui: {FAILED}: {detail}\n")
                 break
     result = {"ok": not detail, "final": final, "detail": detail}
-    tmp = tdir / (OUTCOME + ".tmp")
-    tmp.write_text(json.dumps(result) + "\n", encoding="utf-8")
-    tmp.replace(tdir / OUTCOME)
+    write_json_atomic(tdir / OUTCOME, result, indent=None)
     return 0
 
 

@@ -11,6 +11,7 @@ compactly, so ``1e308`` is six characters and not three hundred.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Any
 
@@ -90,18 +91,68 @@ def compact_number(value: float | int, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
+#: What every surface shows for "no value" (None, NaN, pandas' NA, the empty string).
+MISSING = "—"
+
+
+def is_missing(value: Any) -> bool:
+    """True when ``value`` means "no value": None, NaN, pandas' NA/NaT or ``""``.
+
+    Without importing pandas: NaN and NaT are unequal to themselves, and pandas'
+    NA refuses to be a bool at all.
+    """
+    if value is None or (isinstance(value, str) and value == ""):
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:
+        return True  # pandas.NA: neither equal nor unequal to itself
+    except ValueError:
+        return False  # an array: a value, not a missing one
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")
+
+
 def format_value(value: Any) -> str:
-    """A param or metric value in a few characters, safe to draw in a terminal cell."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
-    if isinstance(value, int):
-        return compact_number(value)
+    """A param or metric value in a few characters: the one rule of console, report and advice.
+
+    Missing values read :data:`MISSING`; ints stay ints (and a float holding an
+    integer, as pandas stores an int column with a gap, reads as one: 256.0 ->
+    ``256``, -0.0 -> ``0``); other floats get 4 significant digits, 3 when very
+    small or large so a column stays narrow (0.000107, 1.23e+05); extreme numbers
+    stay short (1e308 -> ``1e+308``, 10**400 -> ``1e+400``); text loses escapes,
+    control characters and line breaks. Not for argv (kttui/command.py writes
+    exact values) nor for Markdown (callers escape with :func:`md_escape`).
+    """
+    if is_missing(value):
+        return MISSING
+    if _is_bool(value):
+        return "True" if value else "False"
+    if isinstance(value, numbers.Integral):
+        return compact_number(int(value))
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if not math.isfinite(x):
+            return str(x)
+        if x.is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        if abs(x) < 1e-3 or abs(x) >= 1e5:
+            return f"{x:.3g}"
+        return f"{x:.4g}"
     return one_line(str(value))
+
+
+def sort_key(value: Any) -> tuple[int, float, str]:
+    """Missing values first, then numbers in numeric order, then bools, then text by label."""
+    if is_missing(value):
+        return (0, 0.0, "")
+    if _is_bool(value):
+        return (2, float(bool(value)), "")
+    if isinstance(value, numbers.Real):
+        try:
+            return (1, float(value), "")
+        except OverflowError:  # an int too large for a float
+            return (1, math.inf if value > 0 else -math.inf, "")
+    return (3, 0.0, format_value(value))

@@ -17,12 +17,10 @@ so they can never block the single writer of the study.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from kttui import pending
+from kttui.atomicfile import write_json_atomic
+
+# kttui/runner.py imports it from here until one-copy-todo.md item 3 is applied
+from kttui.backends.base import process_start_time as process_start_time
+from kttui.backends.base import read_proc_stat
+from kttui.best import best as best_of
+from kttui.best import maximizing
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
@@ -53,20 +58,6 @@ def default_store(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, default=str)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def read_json(path: Path) -> Any:
@@ -94,20 +85,6 @@ def url_password(url: str | None) -> str | None:
     return unquote(match.group(2))
 
 
-def process_start_time(pid: int) -> int | None:
-    """Clock ticks since boot at which ``pid`` started: tells a pid from its reuse."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read().decode(errors="replace")
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    try:
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
 def pid_alive(pid: int, start_time: int | None = None) -> bool:
     try:
         os.kill(pid, 0)
@@ -115,13 +92,10 @@ def pid_alive(pid: int, start_time: int | None = None) -> bool:
         return False
     except PermissionError:
         return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        if " Z " in stat.read_text()[:200].split(")", 1)[1][:4]:
-            return False  # a zombie has finished
-    except (OSError, IndexError):
-        pass
-    return start_time is None or process_start_time(pid) == start_time
+    stat = read_proc_stat(pid)
+    if stat is not None and stat.state in ("Z", "X"):
+        return False  # a zombie has finished
+    return start_time is None or (stat is not None and stat.start_time == start_time)
 
 
 @dataclass(frozen=True)
@@ -329,18 +303,13 @@ def summarize(session: Session) -> dict[str, Any]:
     """Counts and best value from the trial status files (what `sessions`/`status` print)."""
     info = session.info()
     objective = info.get("objective") or {}
-    maximize = objective.get("direction", "maximize") == "maximize"
     counts = {"complete": 0, "running": 0, "pruned": 0, "fail": 0, "queued": 0}
-    best: tuple[float, int] | None = None
     statuses = session.trial_statuses()
     for st in statuses:
         state = str(st.get("state"))
         counts[state] = counts.get(state, 0) + 1
-        value = st.get("value")
-        if state == "complete" and isinstance(value, int | float):
-            key = float(value)
-            if best is None or (key > best[0] if maximize else key < best[0]):
-                best = (key, int(st["number"]))
+    complete = [st for st in statuses if st.get("state") == "complete"]
+    top = best_of(complete, lambda st: st.get("value"), maximizing(objective.get("direction")))
     runner = session.runner() or {}
     return {
         "id": session.id,
@@ -353,8 +322,8 @@ def summarize(session: Session) -> dict[str, Any]:
         "direction": objective.get("direction"),
         "trials": len(statuses),
         "counts": counts,
-        "best_value": best[0] if best else None,
-        "best_trial": best[1] if best else None,
+        "best_value": float(top["value"]) if top else None,
+        "best_trial": int(top["number"]) if top else None,
         "budget": runner.get("budget"),
         "pid": runner.get("pid"),
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from kttui.backends.base import read_proc_stat
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,11 +120,8 @@ def wait_for(pred: Callable[[], Any], timeout: float = 30.0, interval: float = 0
 
 
 def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    stat = read_proc_stat(pid)
+    return stat is not None and stat.state != "Z"
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ import optuna
 import pytest
 
 from kttui import pending
+from kttui.atomicfile import write_json_atomic
 from kttui.diskfull import full_cause, is_disk_full
 from kttui.service.watch import SessionWatcher
-from kttui.session import Session, list_sessions, write_json_atomic
+from kttui.session import Session, list_sessions
 from kttui.storage import open_storage
 from tests.conftest import kttui, missing, pid_alive, wait_for, write_spec
 

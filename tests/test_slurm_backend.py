@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kttui.backends.base import BackendConfig, BackendError, Handle, JobStatus, TrialRequest
+from kttui.backends.base import (
+    BackendConfig,
+    BackendError,
+    Handle,
+    JobStatus,
+    TrialRequest,
+    read_proc_stat,
+)
 from kttui.backends.slurm import (
     SlurmBackend,
     SlurmOptions,
@@ -221,11 +228,8 @@ time.sleep(120)
 
 
 def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    stat = read_proc_stat(pid)
+    return stat is not None and stat.state != "Z"
 
 
 def test_cancel_running_and_pending(backend: Factory, session: str, tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from scipy import stats
 
 from kttui.analysis.importance import MIN_TRIALS_CORRELATION, Tier, tier
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import canonical, format_value, is_missing, sort_key
+from kttui.analysis.values import canonical
+from kttui.safetext import format_value, is_missing, sort_key
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 #: Fewer shared configs than this give no rank correlation.

@@ -16,7 +16,8 @@ import numpy as np
 
 from kttui.analysis.impact import MAX_LEVELS
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import canonical, is_number, sort_key, sorted_values
+from kttui.analysis.values import canonical, is_number, sorted_values
+from kttui.safetext import sort_key
 
 #: Declared int/step grids larger than this are treated as continuous.
 MAX_GRID = 50

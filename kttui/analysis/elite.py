@@ -17,7 +17,7 @@ import numpy as np
 
 from kttui.analysis.impact import MAX_LEVELS, TOP_FRACTION
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import format_value, is_missing, sort_key
+from kttui.safetext import format_value, is_missing, sort_key
 
 #: Fewer elites than this cannot show "convergence": with one or two trials every
 #: param trivially agrees with itself.

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_p, format_value
+from kttui.analysis.values import format_p
+from kttui.safetext import format_value
 
 Strength = Literal["fact", "strong", "suggestive", "weak"]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import format_value, sort_key
+from kttui.safetext import format_value, sort_key
 
 #: A param with at most this many distinct values gets one row per value.
 MAX_LEVELS = 12

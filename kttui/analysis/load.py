@@ -8,13 +8,13 @@ study database the runner writes.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import pandas as pd
 
 from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info, space_from_spec
+from kttui.metricsfile import FILE_NAME, epoch_records, read_epoch_log
 from kttui.reproduce import trial_lines
 from kttui.session import Session
 
@@ -34,22 +34,11 @@ def session_spec(session: Session) -> dict[str, Any] | None:
 
 
 def read_curve(session: Session, number: int) -> pd.DataFrame | None:
-    path = session.trial_dir(number) / "metrics.jsonl"
-    rows = []
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict) and "epoch" in obj:
-                    rows.append({k: v for k, v in obj.items() if isinstance(v, int | float)})
-    except OSError:
+    """A trial's epochs as the runner counted them (kttui/metricsfile.py), one row each."""
+    log = read_epoch_log(session.trial_dir(number) / FILE_NAME)
+    if not log.epochs:
         return None
-    if not rows:
-        return None
-    return pd.DataFrame(rows).drop_duplicates("epoch").sort_values("epoch")
+    return pd.DataFrame(epoch_records(log, final=False))
 
 
 def load_session(session: Session, *, curves: bool = False) -> TrialTable:

@@ -17,7 +17,8 @@ import numpy as np
 
 from kttui.analysis.coverage import grid_values
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import format_value, is_number
+from kttui.analysis.values import is_number
+from kttui.safetext import format_value
 
 #: A declared grid with more values than this is binned instead.
 MAX_LEVELS = 10

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import canonical, format_value, is_missing, sort_key
+from kttui.analysis.values import canonical
+from kttui.safetext import format_value, is_missing, sort_key
 
 
 def top_n(table: TrialTable, n: int = 10) -> pd.DataFrame:

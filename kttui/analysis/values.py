@@ -12,30 +12,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from kttui.safetext import is_missing, sort_key
 
 #: Configs are compared after rounding floats to this many significant digits, so
 #: that 0.1 read from CSV and 0.1 computed as 1/10 count as the same value.
 SIGNIFICANT_DIGITS = 12
-
-
-def is_missing(value: Any) -> bool:
-    """None, NaN, pandas' NA and the empty string all mean "this trial has no value"."""
-    kind = type(value)
-    if kind is float:
-        return value != value  # NaN is the only float unequal to itself
-    if kind is int or kind is bool:
-        return False
-    if kind is str:
-        return value == ""
-    if value is None:
-        return True
-    if isinstance(value, list | tuple | dict | set | np.ndarray):
-        return False
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def is_bool(value: Any) -> bool:
@@ -93,20 +75,6 @@ def plain(value: Any, kind: str | None = None) -> Any:
     return value
 
 
-def format_value(value: Any) -> str:
-    """A short label: 0.0001 -> '0.0001', 1e-05 -> '1e-05', 256.0 -> '256', True -> 'True'."""
-    if is_missing(value):
-        return "—"
-    if is_bool(value):
-        return str(bool(value))
-    if is_number(value):
-        x = float(value)
-        if math.isfinite(x) and x.is_integer() and abs(x) < 1e15:
-            return str(int(x))
-        return f"{x:.4g}"
-    return str(value)
-
-
 def format_p(p: float | None, *, decimals: int | None = None, missing: str = "n/a") -> str:
     """A p-value: two significant digits, as findings and spec comments quote it, or
     ``decimals`` fixed decimals so that a report table's column lines up.
@@ -118,15 +86,6 @@ def format_p(p: float | None, *, decimals: int | None = None, missing: str = "n/
     if p < 0.001:
         return f"{p:.1e}"
     return f"{p:.{decimals}f}" if decimals is not None else f"{p:.2g}"
-
-
-def sort_key(value: Any) -> tuple[int, float, str]:
-    """Numbers in numeric order first, then everything else by its label."""
-    if is_number(value) and not is_missing(value):
-        return (0, float(value), "")
-    if is_bool(value):
-        return (1, float(bool(value)), "")
-    return (2, 0.0, format_value(value))
 
 
 def sorted_values(values: Iterable[Any]) -> list[Any]:

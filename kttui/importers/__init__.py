@@ -27,7 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kttui.session import Session, now_iso, write_json_atomic
+from kttui.atomicfile import write_json_atomic
+from kttui.session import Session, now_iso
 
 
 class ImportError_(ValueError):

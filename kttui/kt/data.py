@@ -11,13 +11,13 @@ import argparse
 import itertools
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from kttui.atomicfile import replacing
 from kttui.kt.metrics import auc
 
 #: bump when the generator's output for a given seed changes (invalidates caches)
@@ -381,14 +381,8 @@ def save(ds: KTDataset, path: str | os.PathLike[str]) -> None:
         arrays["probs"] = ds.probs
     if ds.folds is not None:
         arrays["folds"] = ds.folds
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(target, binary=True) as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
 
 
 def load(path: str | os.PathLike[str]) -> KTDataset:

@@ -14,9 +14,8 @@ import random
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from kttui import trial
+from kttui.atomicfile import replacing
 from kttui.kt.data import KTDataset, Split
 from kttui.kt.metrics import accuracy, auc
 from kttui.kt.models import ModelParams, build_model, count_params
@@ -140,11 +140,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write via a temp file + rename so readers never see a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """A resumed or evaluated run must never load half a checkpoint: replace it whole."""
+    with replacing(path, binary=True) as fh:
+        torch.save(state, fh)
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -230,7 +229,7 @@ def fit(cfg: TrainConfig, split: Split, out_dir: Path) -> dict[str, Any]:
                 "epoch": epoch,
                 "val_auc": val_auc,
             }
-            atomic_write(checkpoint, partial(torch.save, state))
+            save_checkpoint(checkpoint, state)
         else:
             stale += 1
         last = {
@@ -240,7 +239,7 @@ def fit(cfg: TrainConfig, split: Split, out_dir: Path) -> dict[str, Any]:
             "epoch": epoch,
             "best": [best_auc, best_epoch, stale],
         }
-        atomic_write(out_dir / LAST, partial(torch.save, last))
+        save_checkpoint(out_dir / LAST, last)
         if stale and cfg.patience and stale >= cfg.patience:
             break
 

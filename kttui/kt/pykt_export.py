@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from kttui.atomicfile import write_json_atomic
 from kttui.kt.data import generate
 from kttui.kt.pykt_data import write_pykt_csv
 from kttui.kt.pykt_scripts import launcher_files
@@ -41,9 +42,7 @@ class Export:
 
 def _dump(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_json_atomic(path, data, indent=4)
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kttui import trial
+from kttui.atomicfile import write_text_atomic
 from kttui.kt import data as ktdata
 from kttui.kt.params import ConfigError, TrainConfig, parse_config
 
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     torch.set_num_threads(threads)
     results = fit.fit(cfg, split, out_dir)
     text = json.dumps(results, indent=2, allow_nan=True) + "\n"
-    fit.atomic_write(out_dir / RESULTS, lambda p: p.write_text(text, encoding="utf-8"))
+    write_text_atomic(out_dir / RESULTS, text)
     trial.report_final(**results)
     fit.emit({"final": results})
     return 0

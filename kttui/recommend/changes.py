@@ -15,7 +15,7 @@ from typing import Any, Literal
 from kttui.analysis.elite import EliteParam
 from kttui.analysis.overview import Analysis
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import canonical, format_p, format_value, is_number, sort_key
+from kttui.analysis.values import canonical, format_p, is_number
 from kttui.recommend.ranges import (
     expanded_bounds,
     margin,
@@ -25,6 +25,7 @@ from kttui.recommend.ranges import (
     round_sig,
     with_neighbours,
 )
+from kttui.safetext import format_value, sort_key
 
 Variant = Literal["aggressive", "conservative"]
 

@@ -19,11 +19,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from kttui.analysis.coverage import grid_values
 from kttui.analysis.overview import Analysis, analyze
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import canonical, format_value, is_number, sort_key
+from kttui.analysis.values import canonical, is_number
 from kttui.recommend.base import base_space, skeleton, spec_name
 from kttui.recommend.changes import EXPLORE_FACTOR
 from kttui.recommend.ranges import next_choice, round_sig
 from kttui.recommend.yamlstyle import copy_except, dump, flow
+from kttui.safetext import format_value, sort_key
 from kttui.space import Infeasible, SearchSpace
 from kttui.spec import Spec
 

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from kttui.analysis.coverage import nice_round
-from kttui.analysis.values import canonical, is_number, sort_key
+from kttui.analysis.values import canonical, is_number
+from kttui.safetext import sort_key
 
 #: An expanded bound moves out by this share of the old span (log: of the old decades).
 EXPAND_BY = 0.5

@@ -17,10 +17,10 @@ from ruamel.yaml.comments import CommentedMap
 
 from kttui.analysis.overview import Analysis, analyze
 from kttui.analysis.table import TrialTable
-from kttui.analysis.values import format_value
 from kttui.recommend.base import base_space, skeleton, spec_name
 from kttui.recommend.changes import SpecChange, Variant, refine_param
 from kttui.recommend.yamlstyle import copy_except, dump, flow
+from kttui.safetext import format_value
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from typing import Any
 
 from kttui.analysis.overview import Analysis, analyze
 from kttui.analysis.table import TrialTable, space_from_spec
-from kttui.report.format import _one_line_text, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import _one_line_text
 from kttui.report.section import Context, Section
 from kttui.report.sections import SECTIONS
 from kttui.report.sections.elite import _elite

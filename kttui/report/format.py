@@ -1,32 +1,22 @@
-"""How the report writes cells, numbers and tables: one Markdown table writer for every section."""
+"""How the report writes numbers, durations, p-values and trial ids (tables: kttui/mdtable.py)."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from kttui.analysis.table import TrialTable
 from kttui.analysis.values import format_p
-from kttui.analysis.values import format_value as plain_value
-from kttui.safetext import md_cell, md_escape, one_line
+from kttui.mdtable import cell
+from kttui.mdtable import md_value as format_value
+from kttui.safetext import one_line
 
 #: Longest table a section prints before it says "N more in the CSV export".
 MAX_ROWS = 20
-
-
-def format_value(value: Any) -> str:
-    """A value as report prose shows it: compact, escaped for Markdown and HTML."""
-    return md_escape(plain_value(value))
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "—"
-    return md_cell(value) if isinstance(value, str) else format_value(value)
 
 
 def _one_line_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -35,19 +25,6 @@ def _one_line_text(frame: pd.DataFrame) -> pd.DataFrame:
     for col in [c for c in out.columns if out[c].dtype.kind in "OUS" or out[c].dtype == "string"]:
         out[col] = out[col].map(lambda v: one_line(v) if isinstance(v, str) else v)
     return out
-
-
-def md_table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[bool] | None = None
-) -> str:
-    """A GitHub table; columns flagged in ``numeric`` are right-aligned."""
-    align = numeric or [False] * len(headers)
-    lines = [
-        "| " + " | ".join(_cell(h) for h in headers) + " |",
-        "| " + " | ".join("---:" if a else "---" for a in align) + " |",
-    ]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _v(x: float) -> str:
@@ -97,5 +74,5 @@ def _trial(t: TrialTable, number: Any) -> str:
     if "label" in t.df.columns:
         hit = t.df.loc[t.df["number"] == n, "label"]
         if len(hit) and isinstance(hit.iloc[0], str) and hit.iloc[0]:
-            return f"#{n} ({_cell(hit.iloc[0])})"
+            return f"#{n} ({cell(hit.iloc[0])})"
     return f"#{n}"

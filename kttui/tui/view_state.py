@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from kttui.session import write_json_atomic
+from kttui.atomicfile import write_json_atomic
 
 FILE_NAME = "console-view.json"
 

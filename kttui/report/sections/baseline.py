@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _d, _trial, _v, format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import _d, _trial, _v, format_value
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).

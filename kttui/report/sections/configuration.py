@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value as plain_value
-from kttui.report.format import format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import format_value
 from kttui.report.section import Context, Section
+from kttui.safetext import format_value as plain_value
 from kttui.safetext import md_code
 
 #: How the section's heading starts (tests check every report has each, in order).

@@ -10,8 +10,9 @@ import pandas as pd
 from kttui.analysis.convergence import Convergence
 from kttui.analysis.overview import Analysis
 from kttui.analysis.table import TrialTable
+from kttui.mdtable import md_table
 from kttui.report.charts import _build_chart, _thin
-from kttui.report.format import _fence, _pct, _seconds, _trial, _v, format_value, md_table
+from kttui.report.format import _fence, _pct, _seconds, _trial, _v, format_value
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.values import format_value as plain_value
-from kttui.report.format import MAX_ROWS, _more, _pct, format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import MAX_ROWS, _more, _pct, format_value
 from kttui.report.section import Context, Section
+from kttui.safetext import format_value as plain_value
 
 #: How the section's heading starts (tests check every report has each, in order).
 TITLE = "## Coverage and gaps"

@@ -6,7 +6,8 @@ import pandas as pd
 
 from kttui.analysis.elite import EliteParam
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _v, format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import _v, format_value
 from kttui.report.section import Context, Section
 from kttui.safetext import md_escape
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import MAX_ROWS, _config, _more, _seconds, _trial, format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import MAX_ROWS, _config, _more, _seconds, _trial, format_value
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).

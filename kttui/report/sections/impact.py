@@ -7,7 +7,8 @@ import math
 from kttui.analysis.impact import ParamImpact, impact_frame
 from kttui.analysis.overview import Analysis
 from kttui.analysis.topn import effects_frame
-from kttui.report.format import MAX_ROWS, _d, _more, _pct, _v, format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import MAX_ROWS, _d, _more, _pct, _v, format_value
 from kttui.report.section import Context, Section
 from kttui.safetext import md_escape
 

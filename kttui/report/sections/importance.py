@@ -16,8 +16,9 @@ from kttui.analysis.importance import (
     importance_frame,
 )
 from kttui.analysis.overview import Analysis
+from kttui.mdtable import md_table
 from kttui.report.charts import CHART_WIDTH, _build_chart
-from kttui.report.format import _d, _fence, _p, _v, md_table
+from kttui.report.format import _d, _fence, _p, _v
 from kttui.report.section import Context, Section
 from kttui.safetext import md_escape
 

@@ -9,9 +9,10 @@ import pandas as pd
 
 from kttui.analysis.findings import findings
 from kttui.analysis.overview import Analysis
+from kttui.mdtable import md_table
 from kttui.recommend.proposals import Proposal, proposals_yaml, supplementary_trials
 from kttui.recommend.refine import refined_specs
-from kttui.report.format import _fence, md_table
+from kttui.report.format import _fence
 from kttui.report.section import Context, Section
 from kttui.safetext import md_escape
 

@@ -8,7 +8,8 @@ import pandas as pd
 
 from kttui.analysis.overview import Analysis
 from kttui.analysis.seeds import SeedNoise
-from kttui.report.format import MAX_ROWS, _config, _d, _p, _v, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import MAX_ROWS, _config, _d, _p, _v
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).

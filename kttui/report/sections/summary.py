@@ -7,7 +7,8 @@ from typing import Any
 import pandas as pd
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _d, _seconds, _trial, _v, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import _d, _seconds, _trial, _v
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).

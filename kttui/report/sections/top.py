@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _trial, _v, format_value, md_table
+from kttui.mdtable import md_table
+from kttui.report.format import _trial, _v, format_value
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).

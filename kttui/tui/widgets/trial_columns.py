@@ -7,7 +7,6 @@ tested alone.
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -79,17 +78,6 @@ def column_value(row: TrialRow, column: str, now: float | None = None) -> Any:
     if column.startswith("p:"):
         return row.param(column[2:])
     return None
-
-
-def sort_key(value: Any) -> tuple[int, Any]:
-    """Numbers before strings; missing values sort as the smallest."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return (0, 0)
-    if isinstance(value, bool):
-        return (1, float(value))
-    if isinstance(value, int | float):
-        return (1, float(value))
-    return (2, str(value))
 
 
 def state_label(row: TrialRow) -> str:

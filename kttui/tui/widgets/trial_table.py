@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kttui.safetext import sort_key
 from kttui.service.rows import TrialRow
 from kttui.tui.widgets.trial_columns import FILTER_HELP as FILTER_HELP
 from kttui.tui.widgets.trial_columns import (
@@ -38,7 +39,6 @@ from kttui.tui.widgets.trial_columns import (
     header_cells,
     lay_out,
     measure,
-    sort_key,
 )
 
 
