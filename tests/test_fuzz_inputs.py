@@ -103,7 +103,7 @@ expressions = st.one_of(
 ENV = {"x": 3, "y": 0.5, "s": "ab", "t": (1, 2)}
 
 
-@settings(FAST, max_examples=500)
+@settings(FAST, max_examples=1000)
 @given(expressions)
 def test_expressions_never_escape_their_bounds(source: str) -> None:
     with bounded():
@@ -229,7 +229,7 @@ def spec_texts(draw: st.DrawFn) -> str:
         return json.dumps(data, indent=1, default=str)
 
 
-@settings(FAST, max_examples=500)
+@settings(FAST, max_examples=1000)
 @given(spec_texts())
 def test_generated_specs_load_or_name_file_line_and_field(text: str) -> None:
     with bounded():
