@@ -2,14 +2,18 @@
 
 Times the command as a user runs it (a subprocess: start-up, reading and
 checking the CSV, writing the session), and the two phases in-process, so a
-regression shows where it is.
+regression shows where it is. Prints wall and CPU time, peak RSS and the load
+average for 10 000, 100 000 and 300 000 rows (``--rows`` to choose).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,37 +43,57 @@ def write_csv(path: Path, rows: int) -> None:
             )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=300_000)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="kttui-bench-import-"))
-    table = tmp / "results.csv"
-    write_csv(table, args.rows)
+def measure(tmp: Path, rows: int) -> None:
+    table = tmp / f"results-{rows}.csv"
+    write_csv(table, rows)
     size_mb = table.stat().st_size / 1e6
-
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     imp = read_csv(table, objective="val_auc")
-    read_s = time.perf_counter() - start
-    start = time.perf_counter()
-    write_session(tmp / "store-inprocess", imp)
-    write_s = time.perf_counter() - start
+    read_s, read_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    write_session(tmp / f"store-inprocess-{rows}", imp)
+    write_s, write_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    del imp
 
+    store = tmp / f"store-cli-{rows}"
     cmd = [sys.executable, "-m", "kttui", "import", "csv", str(table), "--objective", "val_auc"]
-    cmd += ["--sessions-dir", str(tmp / "store-cli")]
+    cmd += ["--sessions-dir", str(store)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     cli_s = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"kttui import failed: {done.stderr.strip()}")
-    leftovers = list((tmp / "store-cli").glob(".import-*"))
+    cli_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    leftovers = list(store.glob(".import-*"))
 
-    print(f"rows: {args.rows:,} ({size_mb:.1f} MB of CSV)")
-    print(f"read + check (in-process): {read_s:.2f} s")
-    print(f"write session (in-process): {write_s:.2f} s")
-    print(f"kttui import csv, end to end: {cli_s:.2f} s  (goal < 10 s)")
-    print(f"rows per second (end to end): {args.rows / cli_s:,.0f}")
-    print(f"hidden .import-* folders left: {len(leftovers)} (goal 0)")
+    print(f"rows: {rows:,} ({size_mb:.1f} MB of CSV), load average before: {load:.2f}")
+    print(f"  read + check (in-process): {read_s:.2f} s wall, {read_cpu:.2f} s CPU")
+    print(f"  write session (in-process): {write_s:.2f} s wall, {write_cpu:.2f} s CPU")
+    print(f"  kttui import csv, end to end: {cli_s:.2f} s wall, {cli_cpu:.2f} s CPU  (goal < 10 s)")
+    # ru_maxrss of children is the largest child so far: rows go in increasing order
+    print(f"  peak RSS of kttui import: {after.ru_maxrss / 1024:.0f} MB")
+    print(f"  rows per CPU second (end to end): {rows / cli_cpu:,.0f}")
+    print(f"  hidden .import-* folders left: {len(leftovers)} (goal 0)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--rows", default="10000,100000,300000", help="comma-separated row counts, ascending"
+    )
+    args = parser.parse_args()
+    counts = sorted(int(n) for n in args.rows.split(","))
+    tmp = Path(tempfile.mkdtemp(prefix="kttui-bench-import-"))
+    try:
+        for rows in counts:
+            measure(tmp, rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print("(wall time depends on the machine's load; CPU time much less so)")
 
 
 if __name__ == "__main__":

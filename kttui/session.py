@@ -9,6 +9,7 @@ Layout of ``<store>/<session-id>/`` (directories 0700)::
     runner.log       the detached runner's own output
     events.jsonl     launch/finish/prune/fail/kill/... with timestamps
     trials/<n>/      params.json, metrics.jsonl, stdout.log, stderr.log, status.json
+    trials.jsonl     an import's trial statuses, one per line (kttui/importers)
     .disk-reserve    room the runner frees to say "disk full" (kttui/diskfull.py)
 
 Readers (CLI, TUI, reports) only read these files, never the SQLite database,
@@ -17,6 +18,8 @@ so they can never block the single writer of the study.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import re
@@ -39,6 +42,7 @@ from kttui.best import maximizing
 from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
+PACKED_TRIALS = "trials.jsonl"
 ACTIVE_STATES = ("starting", "running", "paused", "stopping")
 
 
@@ -247,15 +251,35 @@ class Session:
         return state
 
     def trial_numbers(self) -> list[int]:
+        packed = self.packed_statuses()
+        if packed:
+            return sorted(packed)
         if not self.trials_dir.is_dir():
             return []
         return sorted(int(p.name) for p in self.trials_dir.iterdir() if p.name.isdigit())
 
     def trial_status(self, number: int) -> dict[str, Any] | None:
+        packed = self.packed_statuses()
+        if packed:
+            return packed.get(number)
         data = read_json(self.trial_dir(number) / "status.json")
         return data if isinstance(data, dict) else None
 
+    def packed_statuses(self) -> dict[int, dict[str, Any]]:
+        """An import's statuses from ``trials.jsonl`` ({} for a runner's session).
+
+        Parsed once per version of the file and shared: callers must not mutate.
+        """
+        try:
+            st = os.stat(self.path / PACKED_TRIALS)
+        except OSError:
+            return {}
+        return _read_packed(str(self.path / PACKED_TRIALS), st.st_mtime_ns, st.st_size)
+
     def trial_statuses(self) -> list[dict[str, Any]]:
+        packed = self.packed_statuses()
+        if packed:
+            return list(packed.values())
         out = []
         for n in self.trial_numbers():
             status = self.trial_status(n)
@@ -285,6 +309,20 @@ class Session:
 
     def write_trial_status(self, number: int, data: dict[str, Any]) -> None:
         pending.write_json(self.trial_dir(number) / "status.json", data, write_json_atomic)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_packed(path: str, mtime_ns: int, size: int) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    with contextlib.suppress(OSError), open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and isinstance(data.get("number"), int):
+                out[data["number"]] = data
+    return out
 
 
 def list_sessions(store: Path) -> list[Session]:

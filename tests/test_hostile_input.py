@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -285,9 +286,21 @@ def test_report_and_csv_export_carry_no_control_or_markup(tmp_path: Path) -> Non
     assert "**bold**" not in rendered and "`code`" not in rendered
     assert "&lt;script&gt;" in rendered and "\\*\\*bold\\*\\*" in rendered
     assert "1e+308" in report and "0" * 50 not in report
+    assert "Warning" not in proc.stderr  # numpy's overflow in the spread of 1e308
     for path in out.glob("*.csv"):
         data = path.read_text()
         assert "\x1b" not in data and "\x07" not in data, path.name
+
+
+def test_an_extreme_objective_keeps_sessions_and_status_narrow(tmp_path: Path) -> None:
+    store = _hostile_session(tmp_path)
+    (session,) = list_sessions(store)
+    for args in (["sessions"], ["status", session.id]):
+        proc = kttui(*args, "--sessions-dir", str(store))
+        assert proc.returncode == 0, proc.stderr
+        assert "1e+308" in proc.stdout
+        widths = [len(line) for line in proc.stdout.splitlines() if "path:" not in line]
+        assert max(widths) < 120, proc.stdout  # was 397 characters
 
 
 # ---------------------------------------------------------------- finding 10
@@ -312,25 +325,54 @@ def test_duplicate_columns_and_nonfinite_params_are_rejected(tmp_path: Path) -> 
 IMPORT = [sys.executable, "-m", "kttui", "import", "csv"]
 
 
-def test_a_killed_import_leaves_no_hidden_folder(tmp_path: Path) -> None:
-    table = tmp_path / "big.csv"
-    with open(table, "w") as fh:
-        fh.write("lr,layers,score\n")
-        for i in range(150_000):
-            fh.write(f"{i * 1e-6},{i % 7},{(i % 97) / 100}\n")
-    store = tmp_path / "store"
-    for sig in (signal.SIGTERM, signal.SIGINT):
+def _import_until_caught(table: Path, store: Path, sig: signal.Signals) -> str:
+    """Start an import and signal it while its hidden folder exists; stderr.
+
+    The import takes about a second: when the signal lands after the rename (the
+    session is complete) the run does not count, its session is removed and the
+    import is started again."""
+    for _ in range(20):
         proc = subprocess.Popen(
             [*IMPORT, str(table), "--objective", "score", "--sessions-dir", str(store)],
             stderr=subprocess.PIPE,
             text=True,
         )
-        wait_for(lambda: list(store.glob(".import-*")), timeout=60, interval=0.01)
+        wait_for(
+            lambda p=proc: list(store.glob(".import-*")) or p.poll() is not None,
+            timeout=120,
+            interval=0.005,
+        )
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=120)
+        finished = list_sessions(store)
+        if proc.returncode != 0 and not finished:
+            return err
+        for session in finished:  # the signal came after the rename: again
+            shutil.rmtree(session.path)
+    raise AssertionError(f"{sig!r} never reached the import while it wrote")
+
+
+def test_a_killed_import_leaves_no_hidden_folder(tmp_path: Path) -> None:
+    table = tmp_path / "big.csv"
+    with open(table, "w") as fh:
+        fh.write("lr,layers,score\n")
+        for i in range(300_000):
+            fh.write(f"{i * 1e-6},{i % 7},{(i % 97) / 100}\n")
+    store = tmp_path / "store"
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        err = _import_until_caught(table, store, sig)
         assert "Traceback" not in err
         assert not list(store.glob(".import-*")), sig
         assert not list_sessions(store)
+    # kill -9 leaves the folder; the next import (a small one) sweeps it
+    _import_until_caught(table, store, signal.SIGKILL)
+    assert list(store.glob(".import-*"))
+    small = tmp_path / "small.csv"
+    small.write_text("lr,score\n0.1,0.5\n0.2,0.6\n")
+    done = kttui("import", "csv", str(small), "--objective", "score", "--sessions-dir", str(store))
+    assert done.returncode == 0, done.stderr
+    assert not list(store.glob(".import-*"))
+    assert len(list_sessions(store)) == 1
     # a folder left by a process killed outright is swept by the next import
     stale = store / ".import-999999999-abc"
     (stale / "trials").mkdir(parents=True)

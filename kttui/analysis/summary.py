@@ -97,6 +97,9 @@ def summarize(table: TrialTable) -> Summary:
     if table.target is not None and n:
         gap = max(0.0, (table.target - best_value) * table.sign)
         reached = (best_value - table.target) * table.sign >= 0
+    with np.errstate(over="ignore"):  # 1e308 objectives: an inf spread, not a warning
+        mean = float(values.mean()) if n else math.nan
+        std = float(values.std(ddof=1)) if n > 1 else math.nan
     return Summary(
         n_total=len(df),
         counts=counts,
@@ -104,8 +107,8 @@ def summarize(table: TrialTable) -> Summary:
         best_value=best_value,
         best_number=best_number,
         best_params=best_params,
-        mean=float(values.mean()) if n else math.nan,
-        std=float(values.std(ddof=1)) if n > 1 else math.nan,
+        mean=mean,
+        std=std,
         median=float(np.median(values)) if n else math.nan,
         min=float(values.min()) if n else math.nan,
         max=float(values.max()) if n else math.nan,

@@ -11,6 +11,10 @@ from kttui.cli import fail
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
+        if not abs(value) < 1e5:  # 1e308 in .4f is 313 characters; inf and nan too
+            from kttui.safetext import format_value
+
+            return format_value(value)
         return f"{value:.4f}"
     return "-" if value is None else str(value)
 

@@ -85,7 +85,8 @@ def read_dirs(root: Path, *, objective: str = "test_auc", direction: str = "maxi
         ev = folder / "eval_results.json"
         results.append(_json(ev) if ev.is_file() else None)
     names = list(dict.fromkeys(k for c in configs for k in c))
-    params, _, fixed = split_columns(names, configs, exclude=set())
+    columns = {name: [c.get(name) for c in configs] for name in names}
+    params, _, fixed = split_columns(columns, exclude=set())
     if not params:
         raise ImportError_(f"{root}: no config key varies across the experiments")
     for folder, config in zip(exps, configs, strict=True):
