@@ -28,10 +28,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kttui import pending
-from kttui.spec import Spec
+
+if TYPE_CHECKING:  # the console opens sessions without loading pydantic
+    from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
 ACTIVE_STATES = ("starting", "running", "paused", "stopping")

@@ -168,6 +168,8 @@ class DashboardScreen(DashboardView):
         elapsed, eta = elapsed_and_eta(
             self._created_ts, rows, counts, runner.budget, alive=runner.alive
         )
+        # whole seconds, as shown: the same header within a second is not redrawn
+        elapsed, eta = (float(int(v)) if v is not None else None for v in (elapsed, eta))
         info = HeaderInfo(
             name=self.session.id,
             state=runner.state,
