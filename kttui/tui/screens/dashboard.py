@@ -26,7 +26,7 @@ from kttui.service import GpuSnapshot, RunnerView, TrialRow
 from kttui.session import Session
 from kttui.tui.guard import guarded
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
-from kttui.tui.screens.dashboard_feed import DashboardFeed
+from kttui.tui.screens.dashboard_feed import POST_EVERY_S, DashboardFeed
 from kttui.tui.screens.dashboard_view import PANE_TITLES, PANES, DashboardView
 from kttui.tui.screens.safe_panes import SafeChartPane, SafeGpuPane, SafeLogPane, SafeTrialTable
 from kttui.tui.view_state import ViewState
@@ -40,8 +40,8 @@ from kttui.tui.widgets.trial_table import TrialTable
 #: Below this size the panes become tabs.
 WIDE_MIN = (120, 34)
 MAX_LOADED_CURVES = 64
-#: The trial table is re-rendered at most this often (seconds).
-TABLE_EVERY_S = 0.25
+#: The trial table is re-rendered at most this often (seconds; the feed posts as often).
+TABLE_EVERY_S = POST_EVERY_S
 
 
 def _b(key: str, action: str, text: str, name: str, tip: str = "", show: bool = True) -> Binding:

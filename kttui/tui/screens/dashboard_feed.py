@@ -29,6 +29,9 @@ from kttui.session import Session
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
 
 GPU_EVERY_S = 2.0
+#: At most one SessionChanged per this many seconds: changes in between are merged
+#: (a few frames a second however many trials write epochs).
+POST_EVERY_S = 0.2
 #: After this long without a change the fast worker polls less often (seconds) ...
 QUIET_AFTER_S = 2.0
 #: ... every LIVE_QUIET_S while trials run or the runner lives, else every IDLE_POLL_S.
@@ -175,7 +178,8 @@ class DashboardFeed(Widget):
                     if done != done_before or delta.runner is not None:
                         done_before = done
                         self._wake_advice.set()
-                if carry is not None and not self.inflight.is_set():
+                posted = carry is not None and not self.inflight.is_set()
+                if posted:
                     self.inflight.set()
                     self.post_message(SessionChanged(carry))
                     carry = None
@@ -183,7 +187,9 @@ class DashboardFeed(Widget):
                 self._load_curve(watcher)
                 self._load_top_curves(watcher)
                 live = watcher.runner.alive or watcher.counts().get("running", 0) > 0
-                self._sleep(worker, self.poll_interval(time.monotonic(), live))
+                # after a post, what changes meanwhile waits for the next frame's slot
+                wait = POST_EVERY_S if posted else self.poll_interval(time.monotonic(), live)
+                self._sleep(worker, wait)
         finally:
             watcher.close()
             if follower is not None:
