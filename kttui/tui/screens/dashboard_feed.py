@@ -178,8 +178,9 @@ class DashboardFeed(Widget):
                     if done != done_before or delta.runner is not None:
                         done_before = done
                         self._wake_advice.set()
-                posted = carry is not None and not self.inflight.is_set()
-                if posted:
+                posted = False
+                if carry is not None and not self.inflight.is_set():
+                    posted = True
                     self.inflight.set()
                     self.post_message(SessionChanged(carry))
                     carry = None
