@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kttui import pending
 from kttui.atomicfile import write_json_atomic
@@ -39,7 +39,9 @@ from kttui.backends.base import process_start_time as process_start_time
 from kttui.backends.base import read_proc_stat
 from kttui.best import best as best_of
 from kttui.best import maximizing
-from kttui.spec import Spec
+
+if TYPE_CHECKING:  # the console opens sessions without loading pydantic
+    from kttui.spec import Spec
 
 STORE_ENV = "KTTUI_HOME"
 PACKED_TRIALS = "trials.jsonl"

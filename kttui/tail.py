@@ -18,16 +18,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiofiles.os import wrap
-
 #: Read at most this much per call so a trial printing gigabytes cannot stall the runner.
 CHUNK = 1 << 20
 #: Lines longer than this are cut to their first KEEP bytes (never valid metric lines).
 MAX_LINE = 1 << 20
 KEEP = 4096
 CUT_MARK = " … [line over 1 MB cut]"
-
-_apread = wrap(os.pread)
 
 
 @dataclass
@@ -91,7 +87,9 @@ class FileTail:
         size = self._prepare()
         if size is None or size == self.offset or self.fd is None:
             return []
-        data = await _apread(self.fd, min(CHUNK, size - self.offset), self.offset)
+        from aiofiles.os import wrap  # only the runner's event loop reads this way
+
+        data = await wrap(os.pread)(self.fd, min(CHUNK, size - self.offset), self.offset)
         return self._split(data)
 
     def drain(self) -> list[str]:

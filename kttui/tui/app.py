@@ -20,11 +20,10 @@ from textual.screen import Screen
 from kttui.session import Session
 from kttui.tui.messages import EditSpec, NewSweep, OpenSession
 from kttui.tui.screens.dashboard import DashboardScreen
-from kttui.tui.screens.detail import TrialDetailScreen
-from kttui.tui.screens.dialogs import PathPrompt
-from kttui.tui.screens.editor import EditorScreen
-from kttui.tui.screens.help import HelpScreen
 from kttui.tui.screens.home import HomeScreen
+
+# The editor, detail, help and prompt screens are imported when first opened:
+# `kttui attach` draws its first frame without loading them.
 
 
 class KttuiApp(App[None]):
@@ -65,6 +64,8 @@ class KttuiApp(App[None]):
         self.push_screen(DashboardScreen(message.session, poll_s=self.poll_s))
 
     def on_edit_spec(self, message: EditSpec) -> None:
+        from kttui.tui.screens.editor import EditorScreen
+
         self.push_screen(
             EditorScreen(
                 self.store,
@@ -76,6 +77,8 @@ class KttuiApp(App[None]):
         )
 
     def on_new_sweep(self, message: NewSweep) -> None:
+        from kttui.tui.screens.dialogs import PathPrompt
+
         def chosen(value: str | None) -> None:
             if value:
                 self.post_message(EditSpec(Path(value).expanduser().resolve()))
@@ -88,11 +91,16 @@ class KttuiApp(App[None]):
         )
 
     def action_help(self) -> None:
+        from kttui.tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.help_sections()))
 
     def help_sections(self) -> list[tuple[str, list[BindingType]]]:
+        from kttui.tui.screens.detail import TrialDetailScreen
+        from kttui.tui.screens.editor import EditorScreen
+
         return [
             ("Everywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette")]),
             ("Sessions", list(HomeScreen.BINDINGS)),

@@ -27,7 +27,7 @@ from kttui.service.specs import curve_label, log_params, space_params
 from kttui.session import Session
 from kttui.tui.guard import guarded
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
-from kttui.tui.screens.dashboard_feed import DashboardFeed
+from kttui.tui.screens.dashboard_feed import POST_EVERY_S, DashboardFeed
 from kttui.tui.screens.dashboard_view import PANE_TITLES, PANES, DashboardView
 from kttui.tui.screens.safe_panes import SafeChartPane, SafeGpuPane, SafeLogPane, SafeTrialTable
 from kttui.tui.view_state import ViewState
@@ -41,8 +41,8 @@ from kttui.tui.widgets.trial_table import TrialTable
 #: Below this size the panes become tabs.
 WIDE_MIN = (120, 34)
 MAX_LOADED_CURVES = 64
-#: The trial table is re-rendered at most this often (seconds).
-TABLE_EVERY_S = 0.25
+#: The trial table is re-rendered at most this often (seconds; the feed posts as often).
+TABLE_EVERY_S = POST_EVERY_S
 
 
 def _b(key: str, action: str, text: str, name: str, tip: str = "", show: bool = True) -> Binding:
@@ -169,6 +169,8 @@ class DashboardScreen(DashboardView):
         elapsed, eta = elapsed_and_eta(
             self._created_ts, rows, counts, runner.budget, alive=runner.alive
         )
+        # whole seconds, as shown: the same header within a second is not redrawn
+        elapsed, eta = (float(int(v)) if v is not None else None for v in (elapsed, eta))
         info = HeaderInfo(
             name=self.session.id,
             state=runner.state,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from textual import work
 from textual.widget import Widget
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from kttui.chartdata import TOP_K, top_trials
 from kttui.service.gpus import gpu_snapshot
@@ -33,6 +33,14 @@ from kttui.session import Session
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
 
 GPU_EVERY_S = 2.0
+#: At most one SessionChanged per this many seconds: changes in between are merged
+#: (a few frames a second however many trials write epochs).
+POST_EVERY_S = 0.2
+#: After this long without a change the fast worker polls less often (seconds) ...
+QUIET_AFTER_S = 2.0
+#: ... every LIVE_QUIET_S while trials run or the runner lives, else every IDLE_POLL_S.
+LIVE_QUIET_S = 0.5
+IDLE_POLL_S = 2.0
 STATS_EVERY_S = 3.0
 #: The stderr lines the advice pane shows when launching paused on failures.
 PAUSE_TAIL_LINES = 12
@@ -91,8 +99,6 @@ class DashboardFeed(Widget):
         super().__init__()
         self.session = session
         self.poll_s = poll_s
-        #: the trial whose log and curve the fast worker follows
-        self.log_target: int | None = None
         #: set while a SessionChanged is on its way: deltas merge until it is handled
         self.inflight = threading.Event()
         self.loaded_curves: set[int] = set()
@@ -100,11 +106,46 @@ class DashboardFeed(Widget):
         self._wake_advice = threading.Event()
         self._backend = session_backend(session)
         self._next_top = 0.0
+        self._log_target: int | None = None
+        #: set to cut the fast worker's wait short (a new selection, unmount)
+        self._wake = threading.Event()
+        self._changed_at = time.monotonic()
+        self._last_gpus: object = None
+        #: polls of the fast worker so far (tests wait on it)
+        self.polls = 0
 
     def on_mount(self) -> None:
         self.follow()
         self.advise()  # the GPU pane's first poll waits for the first rows (follow)
         self.set_interval(GPU_EVERY_S, self.poll_gpus)
+
+    def on_unmount(self) -> None:
+        self._wake.set()
+
+    @property
+    def log_target(self) -> int | None:
+        """The trial whose log and curve the fast worker follows (set: it looks now)."""
+        return self._log_target
+
+    @log_target.setter
+    def log_target(self, number: int | None) -> None:
+        if number != self._log_target:
+            self._log_target = number
+            self._wake.set()
+
+    def poll_interval(self, now: float, live: bool) -> float:
+        """Fast while things change; slower when quiet; slow when nothing runs."""
+        if now - self._changed_at < QUIET_AFTER_S:
+            return self.poll_s
+        return max(self.poll_s, LIVE_QUIET_S if live else IDLE_POLL_S)
+
+    def _sleep(self, worker: Worker[None], seconds: float) -> None:
+        """Up to ``seconds``; cut short by :attr:`_wake` or cancellation."""
+        deadline = time.monotonic() + seconds
+        while not worker.is_cancelled and (left := deadline - time.monotonic()) > 0:
+            if self._wake.wait(min(left, 0.25)):
+                break
+        self._wake.clear()
 
     def delivered(self) -> None:
         """The screen applied a SessionChanged: the next one may go."""
@@ -124,7 +165,9 @@ class DashboardFeed(Widget):
         try:
             while not worker.is_cancelled:
                 delta = watcher.poll()
+                self.polls += 1
                 if delta:
+                    self._changed_at = time.monotonic()
                     carry = delta if carry is None else merge_delta(carry, delta)
                     self._snapshot = Snapshot(
                         tuple(watcher.rows.values()),
@@ -139,14 +182,19 @@ class DashboardFeed(Widget):
                     if done != done_before or delta.runner is not None:
                         done_before = done
                         self._wake_advice.set()
+                posted = False
                 if carry is not None and not self.inflight.is_set():
+                    posted = True
                     self.inflight.set()
                     self.post_message(SessionChanged(carry))
                     carry = None
                 follower = self._follow_log(follower)
                 self._load_curve(watcher)
                 self._load_top_curves(watcher)
-                worker.cancelled_event.wait(self.poll_s)
+                live = watcher.runner.alive or watcher.counts().get("running", 0) > 0
+                # after a post, what changes meanwhile waits for the next frame's slot
+                wait = POST_EVERY_S if posted else self.poll_interval(time.monotonic(), live)
+                self._sleep(worker, wait)
         finally:
             watcher.close()
             if follower is not None:
@@ -163,6 +211,7 @@ class DashboardFeed(Widget):
         elif follower is not None:
             lines = follower.read()
             if lines:
+                self._changed_at = time.monotonic()
                 self.post_message(LogRead(target, lines))
         return follower
 
@@ -207,5 +256,6 @@ class DashboardFeed(Widget):
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed-gpus")
     def poll_gpus(self) -> None:
         snapshot = gpu_snapshot(self._snapshot.rows, backend=self._backend)
-        if not get_current_worker().is_cancelled:
+        if not get_current_worker().is_cancelled and snapshot != self._last_gpus:
+            self._last_gpus = snapshot  # the same inventory again: nothing to redraw
             self.post_message(GpuPolled(snapshot))

@@ -3,7 +3,8 @@
 The pane draws from data its screen hands it (rows, curves, the report's
 analysis); every number comes from :mod:`kttui.chartdata` or
 :mod:`kttui.analysis`. It re-plots at most once a second however fast the data
-changes, and only while it is visible. The legend is drawn below the plot,
+changes, only while it is visible, and only when what it draws changed (a
+cheap fingerprint of the shown series is compared first). The legend is drawn below the plot,
 never over the data (``l`` hides it); importance and the pair view are text,
 so bars and cells line up with their labels exactly.
 """
@@ -123,6 +124,9 @@ class ChartPane(Vertical):
         super().__init__(id=id, classes=classes)
         self.data = ChartData()
         self._dirty = True
+        self._drawn: tuple[Any, ...] | None = None
+        #: how many times the chart was drawn (a watcher's cost; tests count it)
+        self.replots = 0
 
     def compose(self) -> ComposeResult:
         yield _Plot()
@@ -171,12 +175,33 @@ class ChartPane(Vertical):
 
     def _maybe_replot(self) -> None:
         if self._dirty and self.display and self.is_on_screen:
-            self.replot()
+            self._dirty = False
+            if self.fingerprint() != self._drawn:
+                self.replot()
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """What the current chart depends on: equal fingerprints draw the same chart."""
+        data = self.data
+        key = (self.kind, self.selected, self.slice_param, self.pair_param, self.legend, self.size)
+        if self.kind in ("importance", "pair"):
+            return (*key, id(data.analysis))
+        if self.kind == "curves":
+            chosen = curve_numbers(data.rows, data.curves, self.selected, data.top_k, data.maximize)
+            rows = data.rows
+            shown = [
+                (n, len(data.curves.get(n, ())), getattr(rows.get(n), "value", None))
+                for n in chosen
+            ]
+            return (*key, tuple(shown))
+        complete = sum(1 for r in data.rows.values() if r.state == "complete")
+        return (*key, len(data.rows), complete)
 
     def replot(self) -> None:
         if not self.is_mounted:
             return
         self._dirty = False
+        self._drawn = self.fingerprint()
+        self.replots += 1
         plot, text = self.query_one(_Plot), self.query_one("#chart-text", Static)
         textual = self.kind in ("importance", "pair")
         plot.display, text.display = not textual, textual

@@ -198,4 +198,5 @@ class SessionHeader(Static):
     def _draw(self) -> None:
         if self.info is not None:
             width = self.content_region.width or self.app.size.width
-            self.update(header_text(self.info, max(1, width)))
+            # one line, always: no layout pass (it re-arranged every pane each second)
+            self.update(header_text(self.info, max(1, width)), layout=False)

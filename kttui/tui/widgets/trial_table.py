@@ -98,11 +98,9 @@ class TrialTable(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.rows_by_number: dict[int, TrialRow] = {}
         self.param_columns: list[str] = []
-        self.sort_column = "number"
-        self.sort_reverse = False
+        self.sort_column, self.sort_reverse = "number", False
         self.filter = Filter()
-        self.follow = True
-        self.cursor_row = 0
+        self.follow, self.cursor_row = True, 0
         self._matcher: Callable[[TrialRow], bool] = lambda row: True
         self._order: list[int] = []
         self._position: dict[int, int] = {}
@@ -138,11 +136,8 @@ class TrialTable(ScrollView, can_focus=True):
             self._resize()
 
     def _ensure_params(self, rows: Iterable[TrialRow]) -> None:
-        missing: list[str] = []
-        for row in rows:
-            for name, _ in row.params:
-                if name not in self.param_columns and name not in missing:
-                    missing.append(name)
+        names = (name for row in rows for name, _ in row.params)
+        missing = list(dict.fromkeys(n for n in names if n not in self.param_columns))
         if missing:
             self.setup(missing)
 
@@ -169,8 +164,7 @@ class TrialTable(ScrollView, can_focus=True):
         if measure(rows, self.param_columns, self._content):
             self._size_columns()
         at_end = not self._order or self.cursor_row >= len(self._order) - 1
-        resort = False
-        added = False
+        resort = added = False
         for row in rows:
             old = self.rows_by_number.get(row.number)
             self.rows_by_number[row.number] = row
@@ -202,13 +196,22 @@ class TrialTable(ScrollView, can_focus=True):
             if self.follow and at_end:
                 self._go_newest()
             self.post_message(self.Filled(len(self._order), len(self.rows_by_number)))
-        self.refresh()
+            self.refresh()
+        else:  # the same lines in the same places: redraw only the changed ones
+            changed = {row.number for row in rows}
+            self._refresh_shown(lambda n: n in changed)
         self._announce()
 
     def tick(self) -> None:
         """Redraw the elapsed time of running trials (their cells change with the clock)."""
-        if any(r.state == "running" for r in self.rows_by_number.values()):
-            self.refresh()
+        self._refresh_shown(lambda n: self.rows_by_number[n].state == "running")
+
+    def _refresh_shown(self, which: Callable[[int], bool]) -> None:
+        """Refresh the lines on screen whose trial ``which`` picks (nothing else is redrawn)."""
+        top = int(self.scroll_offset.y)
+        for index in range(top, min(top + self.size.height, len(self._order))):
+            if which(self._order[index]):
+                self.refresh_line(index + 1)  # line 0 is the header
 
     def _reindex(self) -> None:
         self._position = {n: i for i, n in enumerate(self._order)}
@@ -365,12 +368,8 @@ class TrialTable(ScrollView, can_focus=True):
         key = (kind, tuple((c.plain, c.style) for c in cells))
         strip = self._cache.get(key)
         if strip is None:
-            if kind.startswith("cursor"):
-                style = self.get_component_rich_style("trial-table--cursor")
-            elif kind == "odd":
-                style = self.get_component_rich_style("trial-table--odd")
-            else:
-                style = self.rich_style
+            component = {"odd": "trial-table--odd", "even": ""}.get(kind, "trial-table--cursor")
+            style = self.get_component_rich_style(component) if component else self.rich_style
             if len(self._cache) > 4000:
                 self._cache.clear()
             strip = self._cache[key] = self._line(cells, style)
