@@ -1,24 +1,36 @@
 """Soak: seeded random keys on the dashboard, at three terminal sizes.
 
-The keys are drawn from the bindings the screens declare (dashboard, trial
-table, app, command palette), never from a hand-written list, so a new
-binding is soaked the day it is added. A failure anywhere shows up in the
-app's error boundary record (and console.log), or as the app having exited:
-both fail the test. (A soak against a live SLURM sweep with every trial state
-at once is not in this file yet.)
+Two sessions: a live sweep (the real runner, the test trainer, four fake GPUs)
+with trials in every state the local backend has at once (running before its
+first epoch, running with epochs, pruned, failed, complete), and a session
+with zero trials. The keys are drawn from the bindings the screens declare
+(the static ``BINDINGS`` of every screen the dashboard opens, plus the
+``active_bindings`` of whatever screen is on top), never from a hand-written
+list, so a new binding is soaked the day it is added. Dialogs that would
+destroy something are answered no; a screen the soak does not explore (the
+editor, the path prompt) is left with escape.
+
+A failure anywhere shows up in the app's error list (the error boundary), in
+``console.log`` (the boundary's traceback file) or as the app having exited:
+all three fail the test. Keys go in as the terminal driver delivers them, each
+one processed before the next (no forced repaint per key: the app paints at its
+own rate, as it does for a typing user).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
 from textual.command import CommandPalette
 
+from kttui.service import sessions
 from kttui.session import Session
 from kttui.tui.app import KttuiApp
 from kttui.tui.guard import LOG_NAME
@@ -29,70 +41,141 @@ from kttui.tui.screens.help import HelpScreen
 from kttui.tui.screens.home import HomeScreen
 from kttui.tui.widgets.trial_table import TrialTable
 from tests.demo_session import write_demo_session
+from tests.test_tui_pilot import start_sweep
 
 SIZES = ((80, 24), (120, 40), (200, 50))
-#: Keys per size (a key costs ~1 s on a loaded 2-core box: keep the suite short).
+#: Keys per size on the live sweep. A key costs 1-5 s of wall time on the loaded 2-core CI
+#: box (the dashboard re-renders its panes per key), so issue 11's 2 000 keys do not fit the
+#: suite's time budget there: raise it on a quiet machine (KTTUI_SOAK_KEYS).
+LIVE_KEYS = int(os.environ.get("KTTUI_SOAK_KEYS", "15"))
+#: Keys per size on the empty session.
 EMPTY_KEYS = 40
-#: Screens the soak may wander into; anywhere else (editor, path prompt) it presses escape.
+#: Screens whose keys the soak explores; anywhere else it presses escape.
 SOAKED = (DashboardScreen, HelpScreen, TrialDetailScreen, ConfirmScreen, CommandPalette)
+#: Every screen (and widget) whose declared bindings feed the pool.
+BOUND = (DashboardScreen, TrialTable, KttuiApp, HelpScreen, TrialDetailScreen, ConfirmScreen)
+#: The states a live local sweep shows at once ("running" split by whether it has an epoch).
+LIVE_STATES = {"running, no epoch", "running", "pruned", "fail", "complete"}
 
 CHARS = {"slash": "/", "question_mark": "?"}
 
-pytestmark = pytest.mark.timeout(400)
+pytestmark = pytest.mark.timeout(600)
+
+
+def keys_of(bindings: Any) -> list[str]:
+    keys: list[str] = []
+    for binding in bindings:
+        keys += [k.strip() for k in getattr(binding, "key", "").split(",") if k.strip()]
+    return keys
 
 
 def binding_keys() -> list[str]:
-    """Every key the dashboard reacts to, read from the declared bindings."""
+    """Every key the dashboard and the screens it opens react to, from their bindings."""
     keys: list[str] = []
-    for bindings in (DashboardScreen.BINDINGS, TrialTable.BINDINGS, KttuiApp.BINDINGS):
-        for binding in bindings:
-            keys += [k.strip() for k in getattr(binding, "key", "").split(",") if k.strip()]
+    for owner in (*BOUND, CommandPalette):
+        keys += keys_of(owner.BINDINGS)
     keys.append(KttuiApp.COMMAND_PALETTE_BINDING)
-    keys = [k for k in keys if k != "q"]  # quitting ends the soak, it is tested elsewhere
+    keys = [k for k in keys if k not in ("q", "y")]  # quit ends the soak; y says yes
     return sorted(set(keys))
 
 
-def test_the_key_pool_covers_every_dashboard_binding() -> None:
+def test_the_key_pool_covers_every_binding() -> None:
     keys = set(binding_keys())
-    for binding in DashboardScreen.BINDINGS:
-        assert set(getattr(binding, "key", "").split(",")) <= keys
+    for owner in BOUND:
+        for binding in owner.BINDINGS:
+            assert set(keys_of([binding])) - {"q", "y"} <= keys, binding
     assert {"c", "tab", "o", "slash", "enter", "escape", "question_mark", "ctrl+p"} <= keys
+    assert {"s", "k", "backspace", "n", "e", "x", "p", "r"} <= keys
 
 
-async def soak(app: KttuiApp, session: Session, count_per_size: int, seed: int) -> int:
+def states_of(app: KttuiApp) -> set[str]:
+    """The trial states the console's table holds now."""
+    dash = next((s for s in app.screen_stack if isinstance(s, DashboardScreen)), None)
+    if dash is None:
+        return set()
+    rows = dash.query_one(TrialTable).rows_by_number.values()
+    return {
+        "running, no epoch" if r.state == "running" and r.epoch is None else r.state for r in rows
+    }
+
+
+async def settle(app: KttuiApp) -> None:
+    """Wait until the app and every widget of the top screen handled what was queued."""
+    for _ in range(2):  # a key is forwarded, then may bubble once more
+        waits = []
+        for node in (app, *app.screen.walk_children(with_self=True)):
+            done = asyncio.Event()
+            if node.call_later(done.set):
+                waits.append(done.wait())
+        await asyncio.wait_for(asyncio.gather(*waits), timeout=60)
+
+
+def choose(app: KttuiApp, rng: random.Random, pool: list[str]) -> str:
+    """A random key for the screen on top; dialogs that destroy are answered no."""
+    screen = app.screen
+    if isinstance(screen, HomeScreen):
+        return "enter"  # escape went back to the sessions: open the dashboard again
+    if not isinstance(screen, SOAKED):
+        return "escape"  # the editor, the path prompt: out again
+    active = [k for k, b in screen.active_bindings.items() if b.binding.action != "quit"]
+    key = rng.choice(pool + active)
+    if isinstance(screen, ConfirmScreen) and key not in ("n", "escape"):
+        return rng.choice(("n", "escape"))
+    if isinstance(screen, CommandPalette) and key == "enter":
+        return "escape"  # never run a palette command (it could be Quit)
+    if key in ("q", "y") and not isinstance(screen, HelpScreen | TrialDetailScreen):
+        return "escape"
+    return key
+
+
+async def soak(
+    app: KttuiApp, session: Session, per_size: int, seed: int, live: bool = False
+) -> dict[str, Any]:
     rng = random.Random(seed)
     started = time.monotonic()
     pool = binding_keys()
     pressed = 0
+    seen: dict[str, set[str]] = {}
+    pressed_keys: set[str] = set()
     async with app.run_test(size=SIZES[0]) as pilot:
         await pilot.pause(0.5)
         for width, height in SIZES:
             await pilot.resize_terminal(width, height)
-            for _ in range(count_per_size):
-                key = rng.choice(pool)
-                screen = app.screen
-                if isinstance(screen, HomeScreen):
-                    key = "enter"  # escape went back to the sessions: open the dashboard again
-                elif not isinstance(screen, SOAKED) or (
-                    isinstance(screen, CommandPalette) and key == "enter"
-                ):
-                    key = "escape"  # back to the dashboard, never run a palette command
-                # a key as the terminal driver delivers it, at typing speed; pilot.press
-                # waits for the process to look idle, which a live feed never does
+            label = f"{width}x{height}"
+            seen[label] = set()
+            if live:  # every state on screen at once before this size's keys
+                if session.state() == "paused":
+                    sessions.control(session, "resume")
+                deadline = time.monotonic() + 120
+                while not states_of(app) >= LIVE_STATES:
+                    assert time.monotonic() < deadline, f"states: {states_of(app)}"
+                    await pilot.pause(0.2)
+            for i in range(per_size):
+                key = choose(app, rng, pool)
+                pressed_keys.add(key)
                 app.post_message(events.Key(key, CHARS.get(key, key if len(key) == 1 else None)))
-                await pilot.pause(0.005)
+                await settle(app)
                 pressed += 1
-                assert app.is_running, f"the console exited after {pressed} keys"
-                if pressed % 100 == 0:
-                    await pilot.pause(0.2)  # let the feed deliver between bursts
+                assert app.is_running, f"the console exited after {pressed} keys ({key})"
+                if i % 25 == 0:
+                    seen[label] |= states_of(app)
+                    await pilot.pause(0.05)  # a frame now and then, as the app paints
             await pilot.pause(0.3)
+            seen[label] |= states_of(app)
             assert app.errors == [], app.errors
+            assert not (session.path / LOG_NAME).exists(), (session.path / LOG_NAME).read_text()
         assert any(isinstance(s, DashboardScreen) for s in app.screen_stack)
+        for _ in range(4):  # back to the dashboard with nothing queued, then leave
+            if isinstance(app.screen, DashboardScreen):
+                break
+            app.post_message(events.Key("escape", None))
+            await settle(app)
     assert app.return_code in (None, 0)
     assert app.errors == [], app.errors
     assert not (session.path / LOG_NAME).exists(), (session.path / LOG_NAME).read_text()
-    print(f"soak: {pressed} keys in {time.monotonic() - started:.0f} s")
-    return pressed
+    elapsed = time.monotonic() - started
+    print(f"soak: {pressed} keys in {elapsed:.0f} s; states per size: {seen}")
+    return {"pressed": pressed, "seen": seen, "keys": pressed_keys}
 
 
 def test_soak_a_session_with_zero_trials(tmp_path: Path) -> None:
@@ -100,4 +183,39 @@ def test_soak_a_session_with_zero_trials(tmp_path: Path) -> None:
     store.mkdir()
     session = write_demo_session(store, trials=0)
     app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
-    assert asyncio.run(soak(app, session, EMPTY_KEYS, seed=1)) == EMPTY_KEYS * len(SIZES)
+    out = asyncio.run(soak(app, session, EMPTY_KEYS, seed=1))
+    assert out["pressed"] == EMPTY_KEYS * len(SIZES)
+
+
+def test_soak_a_live_sweep_with_every_state_at_once(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four fake GPUs, two trials each; the trial's x decides what it does.
+
+    x < 0.12 fails before any epoch; x > 0.8 sleeps 8 s before each epoch (a
+    running trial with no epoch yet); others write an epoch every 0.25 s, 6 of
+    them below x = 0.5 (short, complete or pruned by the median rule) and 30
+    above (complete).
+    """
+    monkeypatch.setenv("KTTUI_FAKE_GPUS", "4")
+    session = start_sweep(
+        store,
+        tmp_path,
+        fixed={"exit_code": 3},
+        derived={
+            "epoch_s": "8.0 if x > 0.8 else 0.25",
+            "epochs": "6 if x < 0.5 else 30",
+            "fail_at": "1 if x < 0.12 else 0",
+        },
+        strategy={"sampler": "random", "n_trials": 400, "seed": 3},
+        pruner={"type": "median", "min_epochs": 2, "n_startup_trials": 3},
+        resources={"gpus": "auto", "trials_per_gpu": 2, "pause_after_failures": 0},
+    )
+    app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
+    try:
+        out = asyncio.run(soak(app, session, LIVE_KEYS, seed=7, live=True))
+    finally:
+        sessions.control(session, "shutdown")
+    assert out["pressed"] == LIVE_KEYS * len(SIZES)
+    for label, states in out["seen"].items():
+        assert states >= LIVE_STATES, (label, states)

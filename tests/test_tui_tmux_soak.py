@@ -42,12 +42,25 @@ TMUX_KEYS = {
     "pagedown": "NPage",
     "home": "Home",
     "end": "End",
+    "backspace": "BSpace",
 }
+
+
+def tmux_key(key: str) -> str | None:
+    """tmux's name for a Textual key, or None when tmux has none (it would type the letters)."""
+    if key in TMUX_KEYS:
+        return TMUX_KEYS[key]
+    if len(key) == 1:
+        return key
+    if key.startswith("ctrl+") and len(key) == 6:
+        return f"C-{key[-1]}"
+    return None
 
 
 def tmux_keys() -> list[str]:
     # the palette is soaked by Pilot; here a typed word + enter could run "Quit"
-    return [TMUX_KEYS.get(k, k) for k in binding_keys() if k != "ctrl+p"]
+    names = (tmux_key(k) for k in binding_keys() if k != "ctrl+p")
+    return sorted({n for n in names if n is not None})
 
 
 def test_sixty_seconds_of_random_keys_at_200x50(

@@ -182,6 +182,7 @@ class DashboardScreen(DashboardView):
             elapsed_s=elapsed,
             eta_s=eta,
             reason=runner.reason if runner.state != "running" else "",
+            measured_ts=time.time() if runner.alive else None,  # the header ticks on its own
         )
         self.query_one(SessionHeader).show(info)
 

@@ -1,0 +1,66 @@
+"""The header's clock ticks while a live sweep is idle (no new rows, no epochs).
+
+Before, elapsed and ETA were only recomputed when the feed delivered a change,
+so a sweep whose trials were busy before their first epoch showed a frozen
+clock for as long as that lasted.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from kttui.service import sessions
+from kttui.tui.app import KttuiApp
+from kttui.tui.screens.dashboard import DashboardScreen
+from kttui.tui.widgets.header import HeaderInfo, SessionHeader, header_text
+from tests.test_tui_pilot import start_sweep, sync, until
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_a_measured_header_advances_with_the_clock() -> None:
+    info = HeaderInfo(name="s", state="running", elapsed_s=10.0, eta_s=100.0, measured_ts=1000.0)
+    later = info.at(1030.0)
+    assert (later.elapsed_s, later.eta_s, later.measured_ts) == (40.0, 70.0, 1030.0)
+    assert info.at(2000.0).eta_s == 0.0  # an ETA never goes below zero
+    frozen = HeaderInfo(name="s", state="finished", elapsed_s=10.0)
+    assert frozen.at(5000.0) is frozen  # a finished sweep's clock stays where it ended
+    assert "elapsed 40s" in header_text(later, 200).plain
+
+
+@sync
+async def test_the_elapsed_time_ticks_while_the_sweep_is_idle(store: Path, tmp_path: Path) -> None:
+    # one trial that sleeps far longer than the test before its first epoch: nothing changes
+    session = start_sweep(
+        store,
+        tmp_path,
+        fixed={"epochs": 2, "epoch_s": 600},
+        strategy={"n_trials": 1},
+        resources={"cpu_slots": 1},
+    )
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, DashboardScreen)
+            header = screen.query_one(SessionHeader)
+            await until(pilot, lambda: screen.runner.alive and screen.counts.get("running") == 1)
+
+            def elapsed() -> str:
+                plain = str(header.render())
+                return plain.split("elapsed ")[1].split(" ")[0] if "elapsed " in plain else ""
+
+            first = await until(pilot, elapsed, timeout=30)
+            rows_at = dict(screen.query_one("#trials").rows_by_number)
+            started = time.monotonic()
+            await until(pilot, lambda: elapsed() not in ("", first), timeout=30)
+            # it ticked on its own: the feed delivered no new row meanwhile
+            assert dict(screen.query_one("#trials").rows_by_number) == rows_at
+            assert time.monotonic() - started < 30
+            second = elapsed()
+            await until(pilot, lambda: elapsed() not in (second,), timeout=30)
+    finally:
+        sessions.control(session, "shutdown")
