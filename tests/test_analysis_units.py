@@ -15,9 +15,11 @@ from kttui.analysis.coverage import coverage
 from kttui.analysis.duplicates import find_duplicates
 from kttui.analysis.elite import elite_analysis
 from kttui.analysis.impact import param_impact, value_frequencies
-from kttui.analysis.importance import FANOVA_MAX_TRIALS, analyze_importance, model_importances, tier
+from kttui.analysis.importance import analyze_importance
+from kttui.analysis.model_importance import FANOVA_MAX_TRIALS, model_importances
 from kttui.analysis.overview import analyze
 from kttui.analysis.seeds import seed_noise
+from kttui.analysis.significance import tier
 from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info
 from kttui.analysis.topn import baseline_diff, top_n
 from kttui.recommend.refine import refine_spec

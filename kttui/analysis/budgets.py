@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from kttui.analysis.importance import MIN_TRIALS_CORRELATION, Tier, tier
+from kttui.analysis.significance import MIN_TRIALS_CORRELATION, Tier, tier
 from kttui.analysis.table import TrialTable
 from kttui.analysis.values import canonical, format_value, is_missing, sort_key
 

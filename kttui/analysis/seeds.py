@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from kttui.analysis.importance import Tier, tier
+from kttui.analysis.significance import Tier, tier
 from kttui.analysis.table import TrialTable
 from kttui.analysis.values import plain
 
