@@ -19,7 +19,7 @@ from kttui.analysis.significance import (
     group_tests,
     spearman,
 )
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ImportanceAnalysis:
         return next((g for g in self.groups if g.param == param), None)
 
 
-def analyze_importance(table: TrialTable, *, seed: int = 0) -> ImportanceAnalysis:
+def analyze_importance(table: TrialFrame, *, seed: int = 0) -> ImportanceAnalysis:
     importances, unavailable = model_importances(table, seed=seed)
     correlations, notes_c = spearman(table)
     groups, notes_g = group_tests(table)

@@ -1,4 +1,4 @@
-"""From a session directory to a :class:`TrialTable`: the one loader every analysis uses.
+"""From a session directory to a :class:`TrialFrame`: the one loader every analysis uses.
 
 It reads only the session's files (trial ``status.json`` and ``metrics.jsonl``,
 the frozen spec or, for imported sessions, ``session.json``), so it works the
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info, space_from_spec
+from kttui.analysis.table import ParamInfo, TrialFrame, infer_param_info, space_from_spec
 from kttui.reproduce import trial_lines
 from kttui.session import Session
 
@@ -52,7 +52,7 @@ def read_curve(session: Session, number: int) -> pd.DataFrame | None:
     return pd.DataFrame(rows).drop_duplicates("epoch").sort_values("epoch")
 
 
-def load_session(session: Session, *, curves: bool = False) -> TrialTable:
+def load_session(session: Session, *, curves: bool = False) -> TrialFrame:
     """The trials of ``session``; ``curves`` also reads every per-epoch file (slow when big)."""
     info = session.info()
     spec = session_spec(session)
@@ -108,7 +108,7 @@ def load_session(session: Session, *, curves: bool = False) -> TrialTable:
         params = sorted({k for r in records for k in r["params"]})
     if not space and records:
         space = {p: infer_param_info(p, [r["params"].get(p) for r in records]) for p in params}
-    return TrialTable.from_records(
+    return TrialFrame.from_records(
         records,
         params=params,
         objective=metric,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import canonical, is_missing
 
 #: Below this many completed trials no importance model is fitted: a forest or a
@@ -56,7 +56,7 @@ def _quiet_optuna() -> Iterator[Any]:
         optuna.logging.set_verbosity(level)
 
 
-def _distribution(table: TrialTable, param: str, observed: list[Any]) -> Any:
+def _distribution(table: TrialFrame, param: str, observed: list[Any]) -> Any:
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     info = table.info(param)
@@ -77,7 +77,7 @@ def _choice(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
-def study_from_table(table: TrialTable, df: pd.DataFrame, params: list[str]) -> Any:
+def study_from_table(table: TrialFrame, df: pd.DataFrame, params: list[str]) -> Any:
     """An in-memory Optuna study holding ``df``'s completed trials (for optuna.importance)."""
     with _quiet_optuna() as optuna:
         observed = {p: [v for v in table.canonical_values(p, df) if v is not None] for p in params}
@@ -110,7 +110,7 @@ def study_from_table(table: TrialTable, df: pd.DataFrame, params: list[str]) -> 
 
 
 def model_importances(
-    table: TrialTable,
+    table: TrialFrame,
     *,
     max_trials: int = MAX_IMPORTANCE_TRIALS,
     n_trees: int = FANOVA_TREES,
@@ -150,7 +150,7 @@ def _sample(done: pd.DataFrame, limit: int, seed: int) -> tuple[pd.DataFrame, st
 
 
 def _fanova(
-    table: TrialTable, done: pd.DataFrame, varied: list[str], limit: int, n_trees: int, seed: int
+    table: TrialFrame, done: pd.DataFrame, varied: list[str], limit: int, n_trees: int, seed: int
 ) -> Importance | str:
     """fANOVA over the params every trial has (it cannot handle conditional ones)."""
     df, note = _sample(done, limit, seed)
@@ -178,7 +178,7 @@ def _fanova(
 
 
 def _ped_anova(
-    table: TrialTable, done: pd.DataFrame, varied: list[str], limit: int, seed: int
+    table: TrialFrame, done: pd.DataFrame, varied: list[str], limit: int, seed: int
 ) -> Importance | str:
     """PED-ANOVA: which params matter for reaching the top quantile (conditional params too)."""
     df, note = _sample(done, limit, seed)

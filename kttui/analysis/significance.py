@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 from kttui.analysis.impact import group_labels
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import is_missing
 
 #: Below this many points Spearman's rho is not reported as a trend: one trial can
@@ -92,7 +92,7 @@ class GroupComparison:
         return self.groups[0].mean - self.groups[-1].mean
 
 
-def spearman(table: TrialTable) -> tuple[list[Directional], list[str]]:
+def spearman(table: TrialFrame) -> tuple[list[Directional], list[str]]:
     """Spearman rho (with p) of each numeric param against the objective."""
     done = table.completed
     out: list[Directional] = []
@@ -126,7 +126,7 @@ def spearman(table: TrialTable) -> tuple[list[Directional], list[str]]:
     return out, notes
 
 
-def group_tests(table: TrialTable) -> tuple[list[GroupComparison], list[str]]:
+def group_tests(table: TrialFrame) -> tuple[list[GroupComparison], list[str]]:
     """Rank tests of the objective across the values of each bool/categorical param."""
     out: list[GroupComparison] = []
     notes: list[str] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kttui.analysis.overview import Analysis, analyze
-from kttui.analysis.table import TrialTable, space_from_spec
+from kttui.analysis.table import TrialFrame, space_from_spec
 from kttui.report.format import _one_line_text, md_table
 from kttui.report.section import Context, Section
 from kttui.report.sections import SECTIONS
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-def _with_spec(table: TrialTable, spec: Mapping[str, Any] | None) -> TrialTable:
+def _with_spec(table: TrialFrame, spec: Mapping[str, Any] | None) -> TrialFrame:
     """Fill what the table lacks (space, baseline, target, fixed) from the spec."""
     if not spec:
         return table
@@ -73,7 +73,7 @@ def _baseline_params(spec: Mapping[str, Any] | None) -> Mapping[str, Any] | None
 
 
 def render_report(
-    table: TrialTable,
+    table: TrialFrame,
     *,
     spec: dict[str, Any] | None = None,
     top_n: int = 10,
@@ -92,7 +92,7 @@ def render_report(
 
 
 def report_sections(
-    table: TrialTable,
+    table: TrialFrame,
     *,
     spec: Mapping[str, Any] | None = None,
     top_n: int = 10,
@@ -110,13 +110,13 @@ def report_sections(
     return build_sections(analysis, spec=spec, top_n=top_n, command=command)
 
 
-def recommendations_analysis(table: TrialTable, *, spec: dict[str, Any] | None = None) -> Analysis:
+def recommendations_analysis(table: TrialFrame, *, spec: dict[str, Any] | None = None) -> Analysis:
     """The analysis behind the advice pane (the console also draws its importance)."""
     return analyze(_with_spec(table, spec), baseline_params=_baseline_params(spec))
 
 
 def render_recommendations(
-    table: TrialTable, *, spec: dict[str, Any] | None = None, analysis: Analysis | None = None
+    table: TrialFrame, *, spec: dict[str, Any] | None = None, analysis: Analysis | None = None
 ) -> str:
     """The console's advice pane: the report's findings and elite analysis, same functions."""
     a = analysis if analysis is not None else recommendations_analysis(table, spec=spec)
@@ -153,7 +153,7 @@ def markdown_of(sections: Sequence[Section]) -> str:
 
 # ------------------------------------------------------------------- export
 def export_csv(
-    table: TrialTable,
+    table: TrialFrame,
     directory: str | Path,
     *,
     spec: dict[str, Any] | None = None,
