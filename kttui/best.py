@@ -5,7 +5,7 @@ a record), the direction decides what "better" means, and a tie keeps the
 earlier trial: the first trial to reach a value found it. Callers pass their
 trials in trial order and say how to read a value; everything else (which
 states count, where the value is stored) stays theirs. The analyses rank a
-DataFrame with the same rule (:meth:`kttui.analysis.table.TrialTable.ranked`).
+DataFrame with the same rule (:meth:`kttui.analysis.table.TrialFrame.ranked`).
 """
 
 from __future__ import annotations

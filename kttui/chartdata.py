@@ -138,17 +138,18 @@ class ChartImportance:
 
 
 def chart_importance(analysis: ImportanceAnalysis | None) -> ChartImportance | None:
-    """The report's importance, as chart bars: fANOVA when fitted, else |Spearman ρ|.
+    """The report's importance as chart bars: its first model (fANOVA), else |Spearman ρ|.
 
     Both come from :func:`kttui.analysis.importance.analyze_importance`, which
     leaves out params that never varied; None when neither could be computed.
     """
     if analysis is None:
         return None
-    fanova = next((i for i in analysis.importances if i.method == "fanova"), None)
-    if fanova is not None and fanova.percent:
-        bars = tuple((p, v) for p, v in fanova.percent.items() if finite(v))
-        return ChartImportance(f"{fanova.label}, % of variance", bars, fanova.n_trials, fanova.note)
+    model = analysis.primary  # the report's chart and "Top param" rank by this one too
+    if model is not None and model.percent:
+        bars = tuple((p, v) for p, v in model.percent.items() if finite(v))
+        share = "% of variance" if model.method == "fanova" else "% of importance"
+        return ChartImportance(f"{model.label}, {share}", bars, model.n_trials, model.note)
     corr = [
         (d.correlation.param, abs(d.correlation.rho), d.correlation.n)
         for d in analysis.correlations

@@ -154,5 +154,6 @@ def sort_key(value: Any) -> tuple[int, float, str]:
         try:
             return (1, float(value), "")
         except OverflowError:  # an int too large for a float
-            return (1, math.inf if value > 0 else -math.inf, "")
+            positive: bool = value > 0  # type: ignore[operator]  # numbers.Real has no "<" in typeshed
+            return (1, math.inf if positive else -math.inf, "")
     return (3, 0.0, format_value(value))

@@ -1,18 +1,33 @@
 """The sweep spec: pydantic models of what a user writes in a YAML file.
 
 These models are the edge of the system: everything a spec may contain is
-declared here (and nowhere else), the JSON Schema and the README's spec
-reference are generated from them, and :mod:`kttui.specload` turns their
-validation errors into ``FILE:LINE: field: message`` lines.
+declared here or in its two parts, :mod:`kttui.specparams` (the space's params
+and shared field types) and :mod:`kttui.specresources` (``resources``), and
+nowhere else. The JSON Schema and the README's spec reference are generated from
+them, and :mod:`kttui.specload` turns their validation errors into
+``FILE:LINE: field: message`` lines.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from kttui.specparams import (
+    BoolParam,
+    CategoricalParam,
+    FloatParam,
+    IntParam,
+    OptWhole,
+    Param,
+    Scalar,
+    SpecModel,
+    Whole,
+)
+from kttui.specresources import Resources, Slurm
 
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SESSION_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -20,93 +35,7 @@ SESSION_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 BUILTIN_PLACEHOLDERS = ("python", "trial_number", "trial_dir", "session_dir")
 
 
-def _scalar(value: Any) -> Any:
-    """Accept exactly str/int/float/bool; pydantic's unions would give 4 errors per item."""
-    if isinstance(value, bool | int | float | str):
-        return value
-    raise ValueError(f"must be a number, a string or true/false, not {type(value).__name__}")
-
-
-Scalar = Annotated[Any, BeforeValidator(_scalar)]
-
-#: Params are stored as floats by Optuna: integers beyond this lose their identity.
-MAX_INT_PARAM = 2**53
-
-
-def _whole(value: Any) -> Any:
-    """Counts and seeds: ``true`` is not 1 and ``1e29`` is not a count someone meant."""
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number, not true/false")
-    if isinstance(value, float):
-        raise ValueError(f"must be a whole number written without a decimal point, not {value!r}")
-    return value
-
-
-def _int_param_bound(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number, not true/false")
-    if isinstance(value, int | float) and abs(value) > MAX_INT_PARAM:
-        raise ValueError(f"must be within ±2**53 ({MAX_INT_PARAM}); Optuna stores params as floats")
-    return value
-
-
-Whole = Annotated[int, BeforeValidator(_whole)]
-OptWhole = Annotated[int | None, BeforeValidator(_whole)]
-IntBound = Annotated[int, BeforeValidator(_int_param_bound)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FloatParam(_Model):
-    """A real-valued param; ``log`` samples uniformly in log space, ``step`` discretises."""
-
-    type: Literal["float"]
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = Field(default=None, gt=0)
-
-
-class IntParam(_Model):
-    """An integer param in ``[low, high]`` (both inclusive)."""
-
-    type: Literal["int"]
-    low: IntBound
-    high: IntBound
-    log: bool = False
-    step: Whole = Field(default=1, ge=1)
-
-
-class CategoricalParam(_Model):
-    """One of a list of values (numbers keep their order for analysis)."""
-
-    type: Literal["categorical"]
-    choices: list[Scalar] = Field(min_length=1)
-
-    @field_validator("choices")
-    @classmethod
-    def _unique(cls, choices: list[Any]) -> list[Any]:
-        seen: set[tuple[type, Any]] = set()  # a set: 200 000 choices must stay linear
-        for choice in choices:
-            key = (type(choice), choice)
-            if key in seen:
-                raise ValueError(f"choice {choice!r} is listed twice")
-            seen.add(key)
-        return choices
-
-
-class BoolParam(_Model):
-    """true or false."""
-
-    type: Literal["bool"]
-
-
-Param = Annotated[FloatParam | IntParam | CategoricalParam | BoolParam, Field(discriminator="type")]
-
-
-class Objective(_Model):
+class Objective(SpecModel):
     """What the sweep optimises: one metric the trials report."""
 
     metric: str = Field(min_length=1, description="name of the metric (a key of the metric lines)")
@@ -117,7 +46,7 @@ class Objective(_Model):
     )
 
 
-class Baseline(_Model):
+class Baseline(SpecModel):
     """The reference to beat: a known value, and/or the params that produced it."""
 
     value: float | None = None
@@ -125,7 +54,7 @@ class Baseline(_Model):
     label: str | None = None
 
 
-class Metrics(_Model):
+class Metrics(SpecModel):
     """How trials report per-epoch metrics."""
 
     format: Literal["jsonl", "regex", "pykt"] = Field(
@@ -152,7 +81,7 @@ class Metrics(_Model):
         return pattern
 
 
-class Strategy(_Model):
+class Strategy(SpecModel):
     """How configurations are chosen."""
 
     sampler: Literal[
@@ -181,7 +110,7 @@ class Strategy(_Model):
     )
 
 
-class Repeats(_Model):
+class Repeats(SpecModel):
     """Run every config once per seed: the only way a config runs more than once."""
 
     seeds: list[Whole] = Field(min_length=1, description="one run of each config per seed")
@@ -195,7 +124,7 @@ class Repeats(_Model):
         return seeds
 
 
-class Budgets(_Model):
+class Budgets(SpecModel):
     """Budget tiers (seed 004's 5 -> 20 -> 40 epochs): the best configs of a tier run again
     with the next tier's budget, resuming from their checkpoint when the trainer can."""
 
@@ -216,7 +145,7 @@ class Budgets(_Model):
         return [int(t) if float(t).is_integer() else t for t in tiers]
 
 
-class StopWhen(_Model):
+class StopWhen(SpecModel):
     """Rules that end a sweep before its budget (the runner says which one fired)."""
 
     target: float | None = Field(default=None, description="stop once a trial reaches it")
@@ -231,7 +160,7 @@ class StopWhen(_Model):
     min_trials: Whole = Field(default=20, ge=5, description="completed trials before regret_below")
 
 
-class Pruner(_Model):
+class Pruner(SpecModel):
     """Early stopping of unpromising trials, decided on each reported epoch."""
 
     type: Literal["none", "median", "percentile", "asha", "hyperband"] = "none"
@@ -242,88 +171,7 @@ class Pruner(_Model):
     max_epochs: OptWhole = Field(default=None, ge=1, description="hyperband's max resource")
 
 
-def _gpus(value: Any) -> Any:
-    if value == "auto" or value is None:
-        return "auto"
-    if isinstance(value, bool):
-        raise ValueError("must be 'auto', a number of GPUs or a list of GPU indices")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError("the number of GPUs cannot be negative")
-        return value
-    if isinstance(value, list) and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        if len(set(value)) != len(value):
-            raise ValueError("a GPU index is listed twice")
-        if any(v < 0 for v in value):
-            raise ValueError("GPU indices cannot be negative")
-        return value
-    raise ValueError("must be 'auto', a number of GPUs or a list of GPU indices")
-
-
-def _cpu_slots(value: Any) -> Any:
-    if value == "auto" or value is None:
-        return "auto"
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    raise ValueError("must be 'auto' or a whole number >= 1")
-
-
-class Slurm(_Model):
-    """sbatch options for ``backend: slurm`` (every job: --job-name kttui-SESSION-TRIAL)."""
-
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    mem: str | None = Field(default=None, description="e.g. 16G")
-    time: str | None = Field(
-        default=None, description="sbatch --time (default: from timeout_min when set)"
-    )
-    cpus_per_task: Whole = Field(default=1, ge=1)
-    gpus_per_trial: OptWhole = Field(
-        default=None, ge=0, description="--gres=gpu:N (default: resources.gpus_per_trial)"
-    )
-    sbatch_args: list[str] = Field(default_factory=list, description="extra sbatch arguments")
-    max_pending: Whole = Field(default=20, ge=1, description="jobs queued at once, at most")
-    poll_s: float = Field(default=5.0, gt=0, description="seconds between squeue calls")
-    signal: str | None = Field(
-        default="B:USR1@120", description="sbatch --signal, so trials can checkpoint in time"
-    )
-    requeue: bool = Field(default=False, description="let SLURM requeue preempted jobs itself")
-
-
-class Resources(_Model):
-    """Where and how many trials run at once."""
-
-    backend: Literal["local", "slurm"] = "local"
-    gpus: Annotated[int | list[int] | Literal["auto"], BeforeValidator(_gpus)] = Field(
-        default="auto",
-        description="'auto' (detect), N (the first N), a list of indices, or 0 for CPU only",
-    )
-    trials_per_gpu: Whole = Field(default=1, ge=1)
-    gpus_per_trial: Whole = Field(default=1, ge=1)
-    cpu_slots: Annotated[int | Literal["auto"], BeforeValidator(_cpu_slots)] = Field(
-        default="auto", description="concurrent trials when there is no GPU ('auto': CPU count)"
-    )
-    max_concurrent: OptWhole = Field(default=None, ge=1)
-    timeout_min: float | None = Field(default=None, gt=0)
-    retries: Whole = Field(default=0, ge=0, description="re-runs (same params) of a failed trial")
-    kill_grace_s: float = Field(
-        default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a trial"
-    )
-    slurm: Slurm | None = Field(default=None, description="sbatch options (backend: slurm)")
-    pause_after_failures: int = Field(
-        default=3,
-        ge=0,
-        description=(
-            "pause launching when the first N trials all fail the same way before any epoch "
-            "(a broken command burns no more slots); 0 = never"
-        ),
-    )
-
-
-class Spec(_Model):
+class Spec(SpecModel):
     """A sweep: what to vary, what to run, what to optimise and with what resources."""
 
     name: str = Field(pattern=SESSION_NAME_RE, description="short name; used in session ids")

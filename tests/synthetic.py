@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from kttui.analysis.table import ParamInfo, TrialTable
+from kttui.analysis.table import ParamInfo, TrialFrame
 
 A_OPTIMUM = 0.7
 SPACE = {
@@ -46,7 +46,7 @@ def synthetic_table(
     failed_share: float = 0.03,
     budgets: tuple[str, ...] = (),
     seeds_per_config: int = 1,
-) -> TrialTable:
+) -> TrialFrame:
     """``n`` random trials of the known objective (negated when ``direction='minimize'``)."""
     rng = np.random.default_rng(seed)
     records: list[dict[str, Any]] = []
@@ -102,7 +102,7 @@ def synthetic_table(
                     record["seed"] = s
                 records.append(record)
                 number += 1
-    return TrialTable.from_records(
+    return TrialFrame.from_records(
         records,
         objective="score",
         direction="maximize" if direction == "maximize" else "minimize",

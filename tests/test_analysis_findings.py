@@ -8,7 +8,7 @@ import pytest
 
 from kttui.analysis.findings import Finding, findings
 from kttui.analysis.overview import analyze
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from tests.synthetic import synthetic_table
 
 
@@ -59,7 +59,7 @@ def test_coverage_findings_name_the_trials() -> None:
     records = [rec(i, 0.5 + 0.01 * i, x=i % 3, lr=1e-3) for i in range(9)]
     records.append(rec(9, 0.4, x=7, lr=1e-3))  # x=7 tried once
     records.append(rec(10, 0.45, x=0, lr=1e-3))  # a config that already ran
-    found = findings(analyze(TrialTable.from_records(records)))
+    found = findings(analyze(TrialFrame.from_records(records)))
     assert "lr was never varied (always 0.001)" in _with(found, "lr was never varied").text
     assert _with(found, "x=7 rests on a single trial (#9)").evidence == "n=1"
     dup = _with(found, "re-ran a config that had already run")
@@ -67,7 +67,7 @@ def test_coverage_findings_name_the_trials() -> None:
 
 
 def test_nothing_is_concluded_without_a_result() -> None:
-    table = TrialTable.from_records([rec(0, None, "fail", a=0.1), rec(1, None, "running", a=0.2)])
+    table = TrialFrame.from_records([rec(0, None, "fail", a=0.1), rec(1, None, "running", a=0.2)])
     assert findings(analyze(table)) == [
         Finding("No trial completed with a result; nothing can be concluded.", "2 trials", "fact")
     ]

@@ -37,7 +37,7 @@ from kttui.analysis.elite import elite_analysis
 from kttui.analysis.impact import param_impact
 from kttui.analysis.seeds import seed_noise
 from kttui.analysis.summary import summarize
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.topn import baseline_diff, find_effect, matched_effects
 
 FIXTURE = Path(__file__).parent / "fixtures" / "seed000_appendix.csv"
@@ -53,9 +53,9 @@ BASELINE_CONFIG = {
 
 
 @pytest.fixture(scope="module")
-def table() -> TrialTable:
+def table() -> TrialFrame:
     df = pd.read_csv(FIXTURE)
-    return TrialTable.from_dataframe(
+    return TrialFrame.from_dataframe(
         df,
         params=PARAMS,
         value_column="test_auc",
@@ -66,7 +66,7 @@ def table() -> TrialTable:
     )
 
 
-def test_states_and_overall_statistics(table: TrialTable) -> None:
+def test_states_and_overall_statistics(table: TrialFrame) -> None:
     s = summarize(table)
     assert s.n_total == 26
     assert s.counts["complete"] == 24
@@ -80,7 +80,7 @@ def test_states_and_overall_statistics(table: TrialTable) -> None:
     assert s.gap_to_target == pytest.approx(0.0107)
 
 
-def test_counts_against_the_baseline(table: TrialTable) -> None:
+def test_counts_against_the_baseline(table: TrialFrame) -> None:
     vb = summarize(table).vs_baseline
     assert vb is not None
     # The seed: 15/26 better, 11/26 worse. The appendix: 14 better, 2 equal, 8 worse of 24.
@@ -88,12 +88,12 @@ def test_counts_against_the_baseline(table: TrialTable) -> None:
     assert vb.share_better == pytest.approx(14 / 24)
 
 
-def _rows(table: TrialTable, param: str) -> dict[str, tuple[int, int, float, float, float]]:
+def _rows(table: TrialFrame, param: str) -> dict[str, tuple[int, int, float, float, float]]:
     imp = param_impact(table, param)
     return {r.label: (r.n, r.n_no_result, r.mean, r.best, r.worst) for r in imp.rows}
 
 
-def test_impact_of_d_ff(table: TrialTable) -> None:
+def test_impact_of_d_ff(table: TrialFrame) -> None:
     rows = _rows(table, "d_ff")
     assert rows["1024"][:2] == (13, 1)
     assert rows["1024"][2] == pytest.approx(9.3203 / 13)
@@ -103,7 +103,7 @@ def test_impact_of_d_ff(table: TrialTable) -> None:
     assert rows["1536"][3:] == pytest.approx((0.7193, 0.7170))
 
 
-def test_impact_of_dropout(table: TrialTable) -> None:
+def test_impact_of_dropout(table: TrialFrame) -> None:
     rows = _rows(table, "dropout")
     assert {k: v[:2] for k, v in rows.items()} == {
         "0.1": (8, 1),
@@ -118,7 +118,7 @@ def test_impact_of_dropout(table: TrialTable) -> None:
     assert rows["0.3"][2] - rows["0.1"][2] == pytest.approx(0.002795)  # the seed says +0.0027
 
 
-def test_impact_of_depth(table: TrialTable) -> None:
+def test_impact_of_depth(table: TrialFrame) -> None:
     rows = _rows(table, "num_encoder_blocks")
     assert {k: v[:2] for k, v in rows.items()} == {"4": (8, 2), "6": (8, 0), "8": (8, 0)}
     assert rows["4"][2] == pytest.approx(5.7263 / 8)  # the seed says 0.7162 over N=10
@@ -126,7 +126,7 @@ def test_impact_of_depth(table: TrialTable) -> None:
     assert rows["8"][2] == pytest.approx(5.75 / 8)
 
 
-def test_impact_of_width_and_the_never_varied_learning_rate(table: TrialTable) -> None:
+def test_impact_of_width_and_the_never_varied_learning_rate(table: TrialFrame) -> None:
     rows = _rows(table, "d_model")
     assert rows["256"][:2] == (23, 2)  # the seed says N=25
     assert rows["384"] == pytest.approx((1, 0, 0.7180, 0.7180, 0.7180))
@@ -135,13 +135,13 @@ def test_impact_of_width_and_the_never_varied_learning_rate(table: TrialTable) -
     assert lr.rows[0].n == 24  # the seed says N=26
 
 
-def test_top_k_share(table: TrialTable) -> None:
+def test_top_k_share(table: TrialFrame) -> None:
     imp = param_impact(table, "num_encoder_blocks", top_k=6)
     # Top 6 by AUC: blocks 8, 8, 8, 6, 8, 6.
     assert {r.label: r.top_count for r in imp.rows} == {"4": 0, "6": 2, "8": 4}
 
 
-def test_coverage_finds_the_holes(table: TrialTable) -> None:
+def test_coverage_finds_the_holes(table: TrialFrame) -> None:
     cov = coverage(table)
     assert [(n.param, n.value, n.n) for n in cov.never_varied] == [("learning_rate", 0.0001, 26)]
     assert [(r.param, r.value) for r in cov.tested_once] == [("d_model", 384.0)]
@@ -154,7 +154,7 @@ def test_coverage_finds_the_holes(table: TrialTable) -> None:
     assert gaps[("num_encoder_blocks", 6.0, 8.0)] == [7.0]
 
 
-def test_repeated_config_and_its_noise(table: TrialTable) -> None:
+def test_repeated_config_and_its_noise(table: TrialFrame) -> None:
     dup = find_duplicates(table)
     assert dup.n_wasted == 2
     assert dup.share_wasted == pytest.approx(2 / 26)
@@ -166,7 +166,7 @@ def test_repeated_config_and_its_noise(table: TrialTable) -> None:
     assert noise.noise_std == pytest.approx(0.0106066, abs=1e-6)  # sd of (0.7171, 0.7021)
 
 
-def test_matched_effects(table: TrialTable) -> None:
+def test_matched_effects(table: TrialFrame) -> None:
     effects = matched_effects(table)
     d_ff = find_effect(effects, "d_ff", 1024, 1536)
     assert d_ff is not None
@@ -180,7 +180,7 @@ def test_matched_effects(table: TrialTable) -> None:
     assert depth.mean == pytest.approx(-0.0130 / 6)  # reversed: 8 -> 4
 
 
-def test_improvement_breakdown_refuses_unsupported_claims(table: TrialTable) -> None:
+def test_improvement_breakdown_refuses_unsupported_claims(table: TrialFrame) -> None:
     diff = baseline_diff(table, BASELINE_CONFIG)
     assert diff is not None
     assert diff.delta == pytest.approx(0.0012)
@@ -197,7 +197,7 @@ def test_improvement_breakdown_refuses_unsupported_claims(table: TrialTable) -> 
     assert n_heads.changed is None  # not a param of the sweep: unknown, not "same"
 
 
-def test_elite_reading(table: TrialTable) -> None:
+def test_elite_reading(table: TrialFrame) -> None:
     elite = elite_analysis(table)
     assert elite.n_elite == 6  # ceil(25 % of 24)
     assert elite.threshold == pytest.approx(0.7189)

@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from kttui.analysis.elite import elite_analysis
 from kttui.analysis.importance import analyze_importance
 from kttui.analysis.overview import Analysis, analyze
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.recommend.proposals import proposals_yaml, supplementary_trials
 from kttui.recommend.refine import refined_specs
 from tests.synthetic import A_OPTIMUM, synthetic_spec, synthetic_table
@@ -26,12 +26,12 @@ SEED = 2
 
 
 @pytest.fixture(scope="module")
-def table() -> TrialTable:
+def table() -> TrialFrame:
     return synthetic_table(150, seed=SEED)
 
 
 @pytest.fixture(scope="module")
-def analysis(table: TrialTable) -> Analysis:
+def analysis(table: TrialFrame) -> Analysis:
     return analyze(table)
 
 
@@ -93,7 +93,7 @@ def _range(spec: dict[str, Any], param: str) -> tuple[float, float]:
     return float(entry["low"]), float(entry["high"])
 
 
-def test_refined_spec_narrows_a_around_the_optimum(table: TrialTable, analysis: Analysis) -> None:
+def test_refined_spec_narrows_a_around_the_optimum(table: TrialFrame, analysis: Analysis) -> None:
     aggressive, conservative = refined_specs(table, synthetic_spec(), analysis=analysis)
     lo, hi = _range(aggressive.spec, "a")
     assert lo < A_OPTIMUM < hi
@@ -110,7 +110,7 @@ def test_refined_spec_narrows_a_around_the_optimum(table: TrialTable, analysis: 
     assert aggressive.spec["name"] != conservative.spec["name"]
 
 
-def test_refined_specs_validate(table: TrialTable, analysis: Analysis) -> None:
+def test_refined_specs_validate(table: TrialFrame, analysis: Analysis) -> None:
     load = spec_loader()
     for refined in refined_specs(table, synthetic_spec(), analysis=analysis):
         load(refined.yaml_text, f"{refined.variant}.yaml")
@@ -119,7 +119,7 @@ def test_refined_specs_validate(table: TrialTable, analysis: Analysis) -> None:
 
 
 def test_supplementary_trials_are_new_and_inside_their_spec(
-    table: TrialTable, analysis: Analysis
+    table: TrialFrame, analysis: Analysis
 ) -> None:
     proposals = supplementary_trials(table, analysis=analysis, base_spec=synthetic_spec())
     assert proposals

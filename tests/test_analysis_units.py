@@ -15,10 +15,12 @@ from kttui.analysis.coverage import coverage
 from kttui.analysis.duplicates import find_duplicates
 from kttui.analysis.elite import elite_analysis
 from kttui.analysis.impact import param_impact, value_frequencies
-from kttui.analysis.importance import FANOVA_MAX_TRIALS, analyze_importance, model_importances, tier
+from kttui.analysis.importance import analyze_importance
+from kttui.analysis.model_importance import FANOVA_MAX_TRIALS, model_importances
 from kttui.analysis.overview import analyze
 from kttui.analysis.seeds import seed_noise
-from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info
+from kttui.analysis.significance import tier
+from kttui.analysis.table import ParamInfo, TrialFrame, infer_param_info
 from kttui.analysis.topn import baseline_diff, top_n
 from kttui.recommend.refine import refine_spec
 
@@ -39,7 +41,7 @@ def test_param_kinds_are_inferred() -> None:
 
 
 def test_from_records_normalises_states_and_nesting() -> None:
-    t = TrialTable.from_records(
+    t = TrialFrame.from_records(
         [
             {
                 "number": 0,
@@ -58,21 +60,21 @@ def test_from_records_normalises_states_and_nesting() -> None:
     assert list(t.df["state"]) == ["complete", "pruned", "fail", "incomplete", "complete"]
     assert "metric:acc" in t.metric_columns
     assert list(t.completed["number"]) == [0, 4]
-    flat = TrialTable.from_records([{"number": 0, "value": 1.0, "lr": 0.1, "metric:loss": 2.0}])
+    flat = TrialFrame.from_records([{"number": 0, "value": 1.0, "lr": 0.1, "metric:loss": 2.0}])
     assert flat.params == ["lr"]
 
 
 # ----------------------------------------------------------------- impact
 def test_continuous_params_are_binned_in_log_space() -> None:
     records = [rec(i, float(i), lr=10 ** (-5 + 4 * i / 99)) for i in range(100)]
-    imp = param_impact(TrialTable.from_records(records), "lr")
+    imp = param_impact(TrialFrame.from_records(records), "lr")
     assert imp.binned and len(imp.rows) == 5
     assert all(r.n == 20 for r in imp.rows)  # log-spaced bins of log-uniform values are even
     assert imp.best_label == imp.rows[-1].label
 
 
 def test_value_frequencies_count_every_trial() -> None:
-    t = TrialTable.from_records(
+    t = TrialFrame.from_records(
         [rec(0, 1.0, d=32), rec(1, math.nan, "fail", d=32), rec(2, 2.0, d=64)]
     )
     assert value_frequencies(t) == {"d": {"32": 2, "64": 1}}
@@ -86,7 +88,7 @@ def test_gaps_on_observed_grids() -> None:
             [(0.1, 1e-5), (0.3, 5e-5), (0.5, 1e-4), (0.7, 5e-4), (0.5, 1e-5)]
         )
     ]
-    cov = coverage(TrialTable.from_records(records))
+    cov = coverage(TrialFrame.from_records(records))
     gaps = {(g.param, g.lower): g.candidates for g in cov.gaps}
     assert gaps[("dropout", 0.3)] == [0.4] and gaps[("dropout", 0.5)] == [0.6]
     assert gaps[("lr", 5e-5)] == [7.1e-5]  # geometric midpoint, 2 significant digits
@@ -98,7 +100,7 @@ def test_gaps_on_observed_grids() -> None:
 def test_declared_int_grid_gaps_and_untested_values() -> None:
     space = {"layers": ParamInfo("layers", "int", low=1, high=8)}
     records = [rec(i, float(v), layers=v) for i, v in enumerate([2, 2, 6, 7])]
-    cov = coverage(TrialTable.from_records(records, space=space))
+    cov = coverage(TrialFrame.from_records(records, space=space))
     gap = next(g for g in cov.gaps if g.lower == 2)
     assert (gap.upper, gap.candidates, gap.source) == (6.0, [3.0, 4.0, 5.0], "declared")
     assert cov.untested[0].values == [1.0, 8.0]
@@ -112,7 +114,7 @@ def test_repeats_at_different_seeds_are_not_duplicates() -> None:
         {**rec(2, 1.2, x=1), "seed": 1},
         {**rec(3, 1.3, x=2), "seed": 0},
     ]
-    dup = find_duplicates(TrialTable.from_records(records))
+    dup = find_duplicates(TrialFrame.from_records(records))
     assert dup.n_wasted == 1
     assert dup.groups[0].numbers == [1, 2]
 
@@ -125,7 +127,7 @@ def test_seed_noise_separates_real_gaps_from_noise() -> None:
         for s, eps in enumerate((-0.01, 0.0, 0.01)):
             records.append({**rec(n, mean + eps, cfg=config), "seed": s})
             n += 1
-    noise = seed_noise(TrialTable.from_records(records))
+    noise = seed_noise(TrialFrame.from_records(records))
     assert noise is not None and noise.source == "seed column"
     assert [c.params["cfg"] for c in noise.configs] == ["a", "c", "b"]
     assert noise.noise_std == pytest.approx(0.01)
@@ -143,7 +145,7 @@ def test_budgets_compare_bests_and_ranks() -> None:
         for x in range(8):
             records.append({**rec(n, scale * x, x=x), "budget": budget})
             n += 1
-    cmp = compare_budgets(TrialTable.from_records(records))
+    cmp = compare_budgets(TrialFrame.from_records(records))
     assert cmp is not None
     assert cmp.budgets == ["2M", "20M"]  # sorted as sizes, not as text
     assert [b.best_value for b in cmp.bests] == [7.0, 14.0]
@@ -152,7 +154,7 @@ def test_budgets_compare_bests_and_ranks() -> None:
     assert agreement.n_shared == 8 and agreement.rho == pytest.approx(1.0)
     assert all(c.consistent for c in cmp.consistency)
     assert budget_size("1.5B") == 1.5e9 and budget_size("tiny") is None
-    assert compare_budgets(TrialTable.from_records([rec(0, 1.0, x=1)])) is None
+    assert compare_budgets(TrialFrame.from_records([rec(0, 1.0, x=1)])) is None
 
 
 # -------------------------------------------------------- convergence etc.
@@ -164,7 +166,7 @@ def test_convergence_and_pruning_savings() -> None:
         {**rec(3, 10.0, x=3), "epochs": 10, "duration_s": 100},
         {**rec(4, 1.0, x=4), "epochs": 10, "duration_s": 100},
     ]
-    t = TrialTable.from_records(records)
+    t = TrialFrame.from_records(records)
     c = convergence(t)
     assert c is not None
     assert list(c.curve["best_so_far"]) == [0.0, 9.6, 10.0, 10.0]
@@ -175,7 +177,7 @@ def test_convergence_and_pruning_savings() -> None:
 
 
 def test_convergence_for_minimize() -> None:
-    t = TrialTable.from_records(
+    t = TrialFrame.from_records(
         [rec(0, 5.0, x=0), rec(1, 3.0, x=1), rec(2, 4.0, x=2)], direction="minimize"
     )
     c = convergence(t)
@@ -186,7 +188,7 @@ def test_convergence_for_minimize() -> None:
 # --------------------------------------------------------------- top-n etc.
 def test_top_n_and_baseline_as_a_trial_number() -> None:
     base, best = rec(0, 0.5, x=1, y="a"), rec(1, 0.9, x=2, y="b")
-    t = TrialTable.from_records([base, best])
+    t = TrialFrame.from_records([base, best])
     top = top_n(t, 1)
     assert list(top["number"]) == [1] and list(top["rank"]) == [1]
     diff = baseline_diff(t, 0)
@@ -195,7 +197,7 @@ def test_top_n_and_baseline_as_a_trial_number() -> None:
     assert [r.param for r in diff.breakdown] == ["x", "y"]
     assert all(r.effect is None for r in diff.breakdown)  # no pair differs in one param only
     # A third trial links them: #0 -> #2 changes x only, #2 -> #1 changes y only.
-    t2 = TrialTable.from_records([base, best, rec(2, 0.7, x=2, y="a")])
+    t2 = TrialFrame.from_records([base, best, rec(2, 0.7, x=2, y="a")])
     diff2 = baseline_diff(t2, 0)
     assert diff2 is not None
     effects = {r.param: r.effect.mean for r in diff2.breakdown if r.effect is not None}
@@ -214,7 +216,7 @@ def test_significance_tiers() -> None:
 
 
 def test_too_few_trials_give_warnings_not_numbers() -> None:
-    t = TrialTable.from_records([rec(i, float(i), x=i, f=bool(i % 2)) for i in range(5)])
+    t = TrialFrame.from_records([rec(i, float(i), x=i, f=bool(i % 2)) for i in range(5)])
     imp = analyze_importance(t)
     assert imp.importances == []
     assert imp.correlations == []
@@ -231,7 +233,7 @@ def test_elite_at_the_declared_bound_asks_to_expand() -> None:
         rec(i, float(d) + 0.01 * i, depth=d, w=(i * 0.37) % 1)
         for i, d in enumerate([2, 3, 4, 5, 6] * 4)
     ]
-    t = TrialTable.from_records(records, space=space)
+    t = TrialFrame.from_records(records, space=space)
     e = elite_analysis(t)
     depth = e.get("depth")
     assert (
@@ -254,7 +256,7 @@ def test_elite_at_the_declared_bound_asks_to_expand() -> None:
 
 
 def test_single_value_elite_does_not_fix_anything() -> None:
-    t = TrialTable.from_records([rec(i, float(i), x=i % 2) for i in range(4)])
+    t = TrialFrame.from_records([rec(i, float(i), x=i % 2) for i in range(4)])
     e = elite_analysis(t)
     assert e.n_elite == 1
     assert all(p.action != "fix" for p in e.params)
@@ -262,10 +264,10 @@ def test_single_value_elite_does_not_fix_anything() -> None:
 
 
 def test_all_equal_values_and_nans_do_not_crash() -> None:
-    equal = TrialTable.from_records([rec(i, 1.0, x=i, f=bool(i % 2)) for i in range(12)])
+    equal = TrialFrame.from_records([rec(i, 1.0, x=i, f=bool(i % 2)) for i in range(12)])
     a = analyze(equal)
     assert a.importance.importances == [] and a.summary.range == 0
-    nans = TrialTable.from_records(
+    nans = TrialFrame.from_records(
         [rec(i, math.nan if i % 3 == 0 else float(i), x=None if i == 4 else i) for i in range(12)]
     )
     a2 = analyze(nans)
@@ -303,7 +305,7 @@ def test_fanova_wrapper_with_a_stand_in_evaluator(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(optuna.importance, "FanovaImportanceEvaluator", FakeFanova)
     records = [rec(i, float(i % 7), x=i % 5, y=None if i % 2 else i % 3) for i in range(1500)]
-    imps, unavailable = model_importances(TrialTable.from_records(records))
+    imps, unavailable = model_importances(TrialFrame.from_records(records))
     fanova = next(i for i in imps if i.method == "fanova")
     assert "fanova" not in unavailable
     assert seen["n_trials"] == FANOVA_MAX_TRIALS and fanova.sampled
@@ -321,6 +323,6 @@ def test_fanova_without_scikit_learn_is_reported(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(optuna.importance, "FanovaImportanceEvaluator", missing)
     records = [rec(i, float(i % 7), x=i % 5) for i in range(30)]
-    imps, unavailable = model_importances(TrialTable.from_records(records))
+    imps, unavailable = model_importances(TrialFrame.from_records(records))
     assert unavailable["fanova"] == "needs scikit-learn, which is not installed"
     assert [i.method for i in imps] == ["ped_anova"]

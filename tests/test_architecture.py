@@ -104,16 +104,49 @@ def test_imports_of_reads_indented_and_relative_imports(tmp_path: Path) -> None:
     assert found == ["kttui.backends.base", "kttui.backends.slurm", "textual.app"]
 
 
-def test_no_module_outside_the_ui_imports_textual_or_torch_anywhere() -> None:
+def ui_or_torch_imports(root: Path = ROOT) -> list[str]:
+    """Every import of Textual outside the UI, or of torch outside kttui/kt, at any depth."""
     bad = []
-    for path in source_files():
-        rel = path.relative_to(ROOT).as_posix()
-        for lineno, name in imports_of(path):
+    files = sorted([*(root / "kttui").rglob("*.py"), *(root / "backends").rglob("*.py")])
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        for lineno, name in imports_of(path, root):
             top = name.split(".")[0]
             if top == "textual" and not rel.startswith(UI_ALLOWED):
                 bad.append(f"{rel}:{lineno}: imports {name}")
             if top == "torch" and not rel.startswith(TORCH_ALLOWED):
                 bad.append(f"{rel}:{lineno}: imports {name}")
+    return bad
+
+
+def test_no_module_outside_the_ui_imports_textual_or_torch_anywhere() -> None:
+    bad = ui_or_torch_imports()
+    assert not bad, "\n".join(bad)
+
+
+def test_the_checker_catches_an_indented_textual_import_in_a_core_module(tmp_path: Path) -> None:
+    """The rule above would pass vacuously if the checker read only column-0 imports."""
+    (tmp_path / "kttui" / "tui").mkdir(parents=True)
+    (tmp_path / "backends").mkdir()
+    (tmp_path / "kttui" / "spec.py").write_text(
+        "import re\n\n\nclass Spec:\n    def show(self):\n"
+        "        try:\n            import textual.app\n        except ImportError:\n"
+        "            pass\n"
+    )
+    (tmp_path / "kttui" / "tui" / "app.py").write_text("from textual.app import App\n")
+    (tmp_path / "backends" / "local.py").write_text("def f():\n    import torch\n")
+    assert ui_or_torch_imports(tmp_path) == [
+        "backends/local.py:2: imports torch",
+        "kttui/spec.py:7: imports textual.app",
+    ]
+
+
+def test_widgets_never_talk_to_optuna_or_start_processes() -> None:
+    bad = []
+    for path in sorted((ROOT / "kttui" / "tui" / "widgets").rglob("*.py")):
+        for lineno, name in imports_of(path):
+            if name.split(".")[0] in ("optuna", "subprocess", "multiprocessing"):
+                bad.append(f"{path.relative_to(ROOT)}:{lineno}: imports {name}")
     assert not bad, "\n".join(bad)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from kttui.analysis.importance import analyze_importance
 from kttui.analysis.pairgrid import pair_grid
-from kttui.analysis.table import ParamInfo, TrialTable
+from kttui.analysis.table import ParamInfo, TrialFrame
 from kttui.chartdata import (
     best_so_far,
     chart_importance,
@@ -105,7 +105,7 @@ def test_top_k_and_the_selected_trial() -> None:
     assert curve_numbers({}, curves, 0, 5, True) == [0]
 
 
-def _table(n: int, *, seed: int = 0) -> TrialTable:
+def _table(n: int, *, seed: int = 0) -> TrialFrame:
     import random
 
     rng = random.Random(seed)
@@ -126,7 +126,7 @@ def _table(n: int, *, seed: int = 0) -> TrialTable:
         "width": ParamInfo("width", "categorical", choices=(64, 128, 256)),
         "fixed": ParamInfo("fixed", "int", 1, 1),
     }
-    return TrialTable.from_records(records, space=space)
+    return TrialFrame.from_records(records, space=space)
 
 
 def test_importance_names_its_method_and_lists_only_varied_params() -> None:
@@ -156,7 +156,7 @@ def test_pair_grid_counts_and_marks_untested_cells() -> None:
 
 
 def test_pair_grid_with_no_completed_trial_and_nan_values() -> None:
-    table = TrialTable.from_records(
+    table = TrialFrame.from_records(
         [
             {"number": 0, "state": "complete", "value": NAN, "params": {"a": 1, "b": "x"}},
             {"number": 1, "state": "fail", "value": NAN, "params": {"a": 2, "b": "y"}},

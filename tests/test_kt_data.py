@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from kttui.kt import data as ktdata
+from kttui.kt import splits as ktsplits
+from kttui.kt import synthetic as ktsynthetic
 from kttui.kt.metrics import accuracy, auc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def demo() -> ktdata.KTDataset:
-    return ktdata.generate(n_students=600, seq_len=40, seed=3)
+    return ktsynthetic.generate(n_students=600, seq_len=40, seed=3)
 
 
 def _arrays(ds: ktdata.KTDataset) -> dict[str, np.ndarray]:
@@ -32,9 +34,9 @@ def _arrays(ds: ktdata.KTDataset) -> dict[str, np.ndarray]:
 
 
 def test_generate_is_deterministic_in_seed() -> None:
-    a = ktdata.generate(100, 30, seed=7)
-    b = ktdata.generate(100, 30, seed=7)
-    c = ktdata.generate(100, 30, seed=8)
+    a = ktsynthetic.generate(100, 30, seed=7)
+    b = ktsynthetic.generate(100, 30, seed=7)
+    c = ktsynthetic.generate(100, 30, seed=8)
     for name, arr in _arrays(a).items():
         np.testing.assert_array_equal(arr, _arrays(b)[name], err_msg=name)
     assert not np.array_equal(a.responses, c.responses)
@@ -64,7 +66,7 @@ def test_students_learn_with_practice(demo: ktdata.KTDataset) -> None:
 
 
 def test_oracle_clearly_beats_baseline(demo: ktdata.KTDataset) -> None:
-    split = ktdata.split_students(demo, seed=0)
+    split = ktsplits.split_students(demo, seed=0)
     assert split.oracle_auc is not None
     assert 0.55 < split.baseline_auc < split.oracle_auc - 0.1
     assert split.oracle_auc < 0.95  # responses stay noisy (guessing and slips)
@@ -72,9 +74,9 @@ def test_oracle_clearly_beats_baseline(demo: ktdata.KTDataset) -> None:
 
 
 def test_baseline_uses_train_rates_only() -> None:
-    ds = ktdata.generate(200, 20, seed=1)
+    ds = ktsynthetic.generate(200, 20, seed=1)
     train, test = ds.subset(np.arange(100)), ds.subset(np.arange(100, 200))
-    pred = ktdata.baseline_predictions(train, test)
+    pred = ktsplits.baseline_predictions(train, test)
     m = train.mask
     q = int(train.questions[0, 0])
     n = int(np.sum(train.questions[m] == q))
@@ -87,9 +89,9 @@ def test_baseline_uses_train_rates_only() -> None:
 
 
 def test_split_is_a_seeded_partition_by_student(demo: ktdata.KTDataset) -> None:
-    a = ktdata.split_students(demo, seed=5)
-    b = ktdata.split_students(demo, seed=5)
-    c = ktdata.split_students(demo, seed=6)
+    a = ktsplits.split_students(demo, seed=5)
+    b = ktsplits.split_students(demo, seed=5)
+    c = ktsplits.split_students(demo, seed=6)
     parts = [set(a.train.uids), set(a.val.uids), set(a.test.uids)]
     for x, y in itertools.combinations(parts, 2):
         assert not x & y
@@ -101,11 +103,11 @@ def test_split_is_a_seeded_partition_by_student(demo: ktdata.KTDataset) -> None:
 
 def test_split_rejects_too_few_students() -> None:
     with pytest.raises(ValueError, match="too few students"):
-        ktdata.split_students(ktdata.generate(2, 10), seed=0)
+        ktsplits.split_students(ktsynthetic.generate(2, 10), seed=0)
 
 
 def test_chunking_keeps_students_together() -> None:
-    ds = ktdata.generate(30, 50, seed=2)
+    ds = ktsynthetic.generate(30, 50, seed=2)
     chunks = ds.chunked(20)
     assert chunks.max_len == 20
     assert chunks.n_interactions <= ds.n_interactions
@@ -130,21 +132,21 @@ def test_save_load_round_trip(tmp_path: Path, demo: ktdata.KTDataset) -> None:
 
 
 def test_cache_generates_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = ktdata.load_or_generate(tmp_path, n_students=50, seq_len=10, seed=4)
-    assert ktdata.cache_path(tmp_path, 50, 10, 12, 120, 4).exists()
+    first = ktsynthetic.load_or_generate(tmp_path, n_students=50, seq_len=10, seed=4)
+    assert ktsynthetic.cache_path(tmp_path, 50, 10, 12, 120, 4).exists()
 
     def boom(*args: object, **kwargs: object) -> ktdata.KTDataset:
         raise AssertionError("regenerated despite the cache")
 
-    monkeypatch.setattr(ktdata, "generate", boom)
-    second = ktdata.load_or_generate(tmp_path, n_students=50, seq_len=10, seed=4)
+    monkeypatch.setattr(ktsynthetic, "generate", boom)
+    second = ktsynthetic.load_or_generate(tmp_path, n_students=50, seq_len=10, seed=4)
     np.testing.assert_array_equal(first.responses, second.responses)
 
 
 def test_corrupt_cache_is_regenerated(tmp_path: Path) -> None:
-    path = ktdata.cache_path(tmp_path, 50, 10, 12, 120, 0)
+    path = ktsynthetic.cache_path(tmp_path, 50, 10, 12, 120, 0)
     path.write_bytes(b"truncated")
-    ds = ktdata.load_or_generate(tmp_path, n_students=50, seq_len=10)
+    ds = ktsynthetic.load_or_generate(tmp_path, n_students=50, seq_len=10)
     assert ktdata.load(path).n_rows == ds.n_rows == 50
 
 
@@ -178,7 +180,8 @@ def test_auc_undefined_cases_are_nan() -> None:
 
 def test_data_modules_do_not_import_torch() -> None:
     code = (
-        "import sys, kttui.kt, kttui.kt.data, kttui.kt.pykt_data, kttui.kt.params, "
+        "import sys, kttui.kt, kttui.kt.data, kttui.kt.splits, kttui.kt.synthetic, "
+        "kttui.kt.pykt_data, kttui.kt.params, "
         "kttui.kt.train; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
     )
     out = subprocess.run(
@@ -189,7 +192,7 @@ def test_data_modules_do_not_import_torch() -> None:
 
 def test_data_cli_prints_reference_aucs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "d.npz"
-    assert ktdata.main(["--n_students", "100", "--seq_len", "20", "--out", str(out)]) == 0
+    assert ktsynthetic.main(["--n_students", "100", "--seq_len", "20", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "oracle_auc = 0." in text and "baseline_auc = 0." in text
     assert ktdata.load(out).n_rows == 100

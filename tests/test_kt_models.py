@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from kttui.kt import data as ktdata  # noqa: E402
+from kttui.kt import synthetic as ktsynthetic  # noqa: E402
 from kttui.kt.fit import Tensors  # noqa: E402
 from kttui.kt.models import DKT, SAKT, ModelParams, build_model, count_params  # noqa: E402
 from kttui.kt.optim import Adam  # noqa: E402
@@ -83,7 +83,7 @@ def test_adam_matches_torch_adam() -> None:
 
 
 def test_batches_cover_every_row_once_with_masks() -> None:
-    ds = ktdata.generate(150, 20, seed=0)
+    ds = ktsynthetic.generate(150, 20, seed=0)
     data = Tensors.of(ds)
     seen: list[int] = []
     n_targets = 0

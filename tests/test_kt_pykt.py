@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kttui.kt import data as ktdata
+from kttui.kt import splits as ktsplits
+from kttui.kt import synthetic as ktsynthetic
 from kttui.kt.pykt_data import load_pykt_csv, write_pykt_csv
 
 HEADER = "fold,uid,questions,concepts,responses,selectmasks\n"
@@ -46,7 +47,7 @@ def test_questions_column_is_optional(tmp_path: Path) -> None:
 
 
 def test_round_trip_through_pykt_format(tmp_path: Path) -> None:
-    ds = ktdata.generate(40, 15, seed=2)
+    ds = ktsynthetic.generate(40, 15, seed=2)
     path = tmp_path / "train_valid_sequences.csv"
     write_pykt_csv(ds, path, n_folds=4, seed=1)
     back = load_pykt_csv(path)
@@ -134,26 +135,26 @@ def test_empty_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_split_by_fold(tmp_path: Path) -> None:
-    ds = ktdata.generate(200, 12, seed=0)
+    ds = ktsynthetic.generate(200, 12, seed=0)
     path = tmp_path / "seqs.csv"
     write_pykt_csv(ds, path, n_folds=5, seed=0)
     loaded = load_pykt_csv(path)
     assert loaded.folds is not None
-    split = ktdata.split_by_fold(loaded, fold=2, seed=0, test_frac=0.2)
+    split = ktsplits.split_by_fold(loaded, fold=2, seed=0, test_frac=0.2)
     assert set(split.val.uids) == set(loaded.uids[loaded.folds == 2])
     assert split.train.folds is not None and 2 not in set(split.train.folds.tolist())
     assert not set(split.test.uids) & (set(split.train.uids) | set(split.val.uids))
     assert split.oracle_auc is None
     assert 0.5 < split.baseline_auc < 1.0
     with pytest.raises(ValueError, match="fold 9 not in data"):
-        ktdata.split_by_fold(loaded, fold=9)
+        ktsplits.split_by_fold(loaded, fold=9)
 
 
 def test_split_by_fold_with_separate_test_file() -> None:
-    ds = ktdata.generate(120, 12, seed=0)
+    ds = ktsynthetic.generate(120, 12, seed=0)
     folded = dataclasses.replace(ds, folds=np.arange(120) % 3)
-    test = ktdata.generate(30, 12, seed=9)
-    split = ktdata.split_by_fold(folded, fold=0, test=test)
+    test = ktsynthetic.generate(30, 12, seed=9)
+    split = ktsplits.split_by_fold(folded, fold=0, test=test)
     assert split.test is test
     assert split.train.n_rows == 80 and split.val.n_rows == 40
 

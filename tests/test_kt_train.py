@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from kttui.kt import data as ktdata
+from kttui.kt import synthetic as ktsynthetic
 from kttui.kt.pykt_data import write_pykt_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         )
     )
     pykt_csv = root / "train_valid_sequences.csv"
-    write_pykt_csv(ktdata.generate(300, 30, seed=5), pykt_csv, n_folds=5)
+    write_pykt_csv(ktsynthetic.generate(300, 30, seed=5), pykt_csv, n_folds=5)
     trial_dir = root / "dkt" / "trial"
     specs: dict[str, tuple[list[str], dict[str, str]]] = {
         "dkt": (

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.recommend.proposals import Proposal, feasibility, interleave, supplementary_trials, widen
 from kttui.recommend.ranges import (
     expanded_bounds,
@@ -49,13 +49,13 @@ def _spec(**over: Any) -> dict[str, Any]:
     return spec
 
 
-def _table() -> TrialTable:
+def _table() -> TrialFrame:
     """a in the middle of [0, 1] only, so the forced extremes a=0 and a=1 are proposed."""
     records = [
         {"number": i, "state": "complete", "value": 0.5 + 0.01 * i, "params": {"a": a, "k": k}}
         for i, (a, k) in enumerate((0.3 + 0.04 * j, 1 + j % 3) for j in range(12))
     ]
-    return TrialTable.from_records(records, params=["a", "k"], objective="score")
+    return TrialFrame.from_records(records, params=["a", "k"], objective="score")
 
 
 def _runner_accepts(spec: dict[str, Any], config: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import format_p
 from kttui.report import export_csv, markdown_of, md_table, render_report, report_sections
 from kttui.report.sections import SECTIONS
@@ -47,11 +47,11 @@ def check_markdown(report: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def realistic() -> TrialTable:
+def realistic() -> TrialFrame:
     return synthetic_table(240, seed=3, budgets=("2M", "20M"), seeds_per_config=2)
 
 
-def test_all_sections_on_a_realistic_sweep(realistic: TrialTable) -> None:
+def test_all_sections_on_a_realistic_sweep(realistic: TrialFrame) -> None:
     spec = synthetic_spec()
     spec["baseline"] = {
         "value": 0.7,
@@ -80,7 +80,7 @@ def test_sections_that_do_not_apply_say_so() -> None:
 
 def test_seed000_report_is_right_where_the_seed_is_wrong() -> None:
     df = pd.read_csv(SEED000)
-    table = TrialTable.from_dataframe(
+    table = TrialFrame.from_dataframe(
         df,
         params=["learning_rate", "d_model", "d_ff", "dropout", "num_encoder_blocks"],
         value_column="test_auc",
@@ -105,24 +105,24 @@ def test_seed000_report_is_right_where_the_seed_is_wrong() -> None:
     assert "**2 of 26 trials (7.7%)** re-ran" in report
 
 
-def _edge_tables() -> dict[str, TrialTable]:
+def _edge_tables() -> dict[str, TrialFrame]:
     def rec(i: int, value: float, state: str = "complete", **params: Any) -> dict[str, Any]:
         return {"number": i, "state": state, "value": value, "params": params}
 
     return {
-        "no trials": TrialTable.from_records([]),
-        "no completed": TrialTable.from_records(
+        "no trials": TrialFrame.from_records([]),
+        "no completed": TrialFrame.from_records(
             [
                 rec(0, math.nan, "fail", x=1),
                 rec(1, math.nan, "running", x=2),
                 rec(2, 0.3, "pruned", x=3),
             ]
         ),
-        "one trial": TrialTable.from_records([rec(0, 0.5, x=1, f=True)], baseline=0.4, target=0.9),
-        "all equal": TrialTable.from_records(
+        "one trial": TrialFrame.from_records([rec(0, 0.5, x=1, f=True)], baseline=0.4, target=0.9),
+        "all equal": TrialFrame.from_records(
             [rec(i, 1.0, x=i % 3, f=bool(i % 2)) for i in range(30)], baseline=1.0
         ),
-        "nans": TrialTable.from_records(
+        "nans": TrialFrame.from_records(
             [
                 rec(
                     i,
@@ -134,7 +134,7 @@ def _edge_tables() -> dict[str, TrialTable]:
             ]
         ),
         "minimize": synthetic_table(80, seed=4, direction="minimize"),
-        "no params": TrialTable.from_records(
+        "no params": TrialFrame.from_records(
             [{"number": 0, "value": 1.0}, {"number": 1, "value": 2.0}]
         ),
     }
@@ -156,7 +156,7 @@ def test_edge_cases_render(name: str) -> None:
         assert re.search(r"score <= -?\d", report)
 
 
-def test_export_csv(tmp_path: Path, realistic: TrialTable) -> None:
+def test_export_csv(tmp_path: Path, realistic: TrialFrame) -> None:
     written = export_csv(realistic, tmp_path / "out", spec=synthetic_spec())
     names = {p.stem for p in written}
     assert {
@@ -178,7 +178,7 @@ def test_export_csv(tmp_path: Path, realistic: TrialTable) -> None:
 
 
 def test_csv_export_writes_the_tables_of_the_sections_the_report_shows(
-    tmp_path: Path, realistic: TrialTable
+    tmp_path: Path, realistic: TrialFrame
 ) -> None:
     sections = report_sections(realistic, spec=synthetic_spec(), top_n=7)
     assert [s.title for s in sections] == HEADINGS

@@ -19,12 +19,12 @@ from textual.pilot import Pilot
 from textual.widgets import Markdown
 
 from kttui.tui.app import KttuiApp
-from tests.demo_session import write_demo_session
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.widgets.charts import ChartPane
 from kttui.tui.widgets.gpu_pane import GpuPane
 from kttui.tui.widgets.header import SessionHeader
 from kttui.tui.widgets.trial_table import TrialTable
+from tests.demo_session import write_demo_session
 from tests.test_tui_pilot import sync, until
 
 

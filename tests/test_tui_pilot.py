@@ -209,8 +209,11 @@ async def test_quitting_never_stops_the_sweep(store: Path, tmp_path: Path) -> No
         await until(pilot, lambda: table(app).rows_by_number)
         assert app.screen.narrow
         await pilot.press("q")
-    await asyncio.sleep(0.5)
+    quit_at = time.time()
+    # proof of life, not a pause: the runner's loop beats again after the console is gone
+    beat = lambda: ((session.runner() or {}).get("heartbeat") or 0) > quit_at  # noqa: E731
     log = session.runner_log.read_text(errors="replace")[-2000:]
+    assert wait_for(beat, timeout=60), f"no heartbeat after quitting: {session.runner()}\n{log}"
     assert session.runner_alive(), f"runner gone: {session.runner()}\n{log}"
     assert session.state() == "running"
     control(session, "shutdown")

@@ -1,10 +1,10 @@
-"""Pure analyses of a sweep: a :class:`TrialTable` in, dataclasses and DataFrames out.
+"""Pure analyses of a sweep: a :class:`TrialFrame` in, dataclasses and DataFrames out.
 
 Nothing here prints, and nothing imports textual or torch, so the same code
 serves the TUI, ``kttui report`` and tests. Each module does one job; run them
 all at once with :func:`kttui.analysis.overview.analyze`.
 """
 
-from kttui.analysis.table import STATES, ParamInfo, TrialTable, infer_param_info, space_from_spec
+from kttui.analysis.table import STATES, ParamInfo, TrialFrame, infer_param_info, space_from_spec
 
-__all__ = ["STATES", "ParamInfo", "TrialTable", "infer_param_info", "space_from_spec"]
+__all__ = ["STATES", "ParamInfo", "TrialFrame", "infer_param_info", "space_from_spec"]

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from kttui.analysis.importance import MIN_TRIALS_CORRELATION, Tier, tier
-from kttui.analysis.table import TrialTable
+from kttui.analysis.significance import MIN_TRIALS_CORRELATION, Tier, tier
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import canonical
 from kttui.safetext import format_value, is_missing, sort_key
 
@@ -88,7 +88,7 @@ def budget_size(value: Any) -> float | None:
     return float(match.group(1)) * _SUFFIX.get(match.group(2).lower(), 1.0)
 
 
-def compare_budgets(table: TrialTable) -> BudgetComparison | None:
+def compare_budgets(table: TrialFrame) -> BudgetComparison | None:
     """None when the trials carry no budget column or only one budget."""
     if not table.has_column("budget"):
         return None
@@ -140,7 +140,7 @@ def compare_budgets(table: TrialTable) -> BudgetComparison | None:
     return BudgetComparison(budgets, bests, consistency, agreements, increases, ordered)
 
 
-def _agreements(table: TrialTable, budgets: list[Any]) -> list[RankAgreement]:
+def _agreements(table: TrialFrame, budgets: list[Any]) -> list[RankAgreement]:
     done = table.completed
     keys = table.config_keys(done)
     per_budget: dict[Any, dict[tuple[Any, ...], list[float]]] = defaultdict(

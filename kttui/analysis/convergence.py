@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 
 #: Share of the total improvement that counts as "converged".
 CONVERGED_SHARE = 0.95
@@ -52,7 +52,7 @@ class Efficiency:
         return self.epochs_saved / total if total > 0 else math.nan
 
 
-def convergence(table: TrialTable) -> Convergence | None:
+def convergence(table: TrialFrame) -> Convergence | None:
     done = table.completed.sort_values("number")
     if done.empty:
         return None
@@ -84,7 +84,7 @@ def convergence(table: TrialTable) -> Convergence | None:
     )
 
 
-def efficiency(table: TrialTable) -> Efficiency:
+def efficiency(table: TrialFrame) -> Efficiency:
     df = table.df
     ended = df[df["state"].isin(["complete", "pruned", "fail"])]
     pruned = df[df["state"] == "pruned"]
@@ -115,7 +115,7 @@ def efficiency(table: TrialTable) -> Efficiency:
     )
 
 
-def _median_seconds_per_epoch(table: TrialTable) -> float:
+def _median_seconds_per_epoch(table: TrialFrame) -> float:
     done = table.df[table.df["state"] == "complete"]
     rate = done["duration_s"].astype(float) / done["epochs"].astype(float).replace(0, np.nan)
     rate = rate[np.isfinite(rate)]

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from kttui.analysis.impact import MAX_LEVELS
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import canonical, is_number, sorted_values
 from kttui.safetext import sort_key
 
@@ -89,7 +89,7 @@ class Coverage:
     pairs: list[PairCoverage]
 
 
-def grid_values(table: TrialTable, param: str) -> tuple[list[Any], Source] | None:
+def grid_values(table: TrialFrame, param: str) -> tuple[list[Any], Source] | None:
     """Every value ``param`` can take, from the declared space or else from what was observed."""
     info = table.space.get(param)
     if info is not None:
@@ -119,7 +119,7 @@ def nice_round(x: float, digits: int = 2) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def in_between(table: TrialTable, param: str, lower: Any, upper: Any) -> list[Any]:
+def in_between(table: TrialFrame, param: str, lower: Any, upper: Any) -> list[Any]:
     """Candidate values strictly between two observed neighbours (midpoint, log-midpoint, ints)."""
     if not (is_number(lower) and is_number(upper)):
         return []
@@ -147,7 +147,7 @@ def _decimals_needed(lo: float, hi: float) -> int:
     return 8
 
 
-def coverage(table: TrialTable) -> Coverage:
+def coverage(table: TrialFrame) -> Coverage:
     df = table.df
     done = table.completed
     best = table.ranked().head(1)
@@ -218,7 +218,7 @@ def _ordered(value: Any, tested: list[Any]) -> bool:
 
 
 def _gaps(
-    table: TrialTable, p: str, tested: list[Any], grid: tuple[list[Any], Source], best: Any
+    table: TrialFrame, p: str, tested: list[Any], grid: tuple[list[Any], Source], best: Any
 ) -> list[GridGap]:
     declared, source = grid
     if len(tested) < 2 or not all(is_number(v) for v in tested):
@@ -239,7 +239,7 @@ def _gaps(
 
 
 def _pair(
-    table: TrialTable,
+    table: TrialFrame,
     done: Any,
     a: str,
     b: str,

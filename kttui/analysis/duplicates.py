@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Duplicates:
         return self.n_wasted / self.n_trials if self.n_trials else math.nan
 
 
-def find_duplicates(table: TrialTable) -> Duplicates:
+def find_duplicates(table: TrialFrame) -> Duplicates:
     """Group all trials (any state) by their config; groups of two or more are duplicates."""
     df = table.df
     keyed_on = [*table.params, *[c for c in ("seed", "budget") if table.has_column(c)]]

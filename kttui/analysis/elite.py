@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from kttui.analysis.impact import MAX_LEVELS, TOP_FRACTION
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.safetext import format_value, is_missing, sort_key
 
 #: Fewer elites than this cannot show "convergence": with one or two trials every
@@ -76,7 +76,7 @@ class EliteAnalysis:
         return [p for p in self.params if p.action == action]
 
 
-def elite_analysis(table: TrialTable, *, fraction: float = TOP_FRACTION) -> EliteAnalysis:
+def elite_analysis(table: TrialFrame, *, fraction: float = TOP_FRACTION) -> EliteAnalysis:
     done = table.completed
     n = len(done)
     k = max(1, math.ceil(fraction * n)) if n else 0
@@ -105,7 +105,7 @@ def _scale(x: float, log: bool) -> float:
     return math.log10(x) if log else x
 
 
-def _elite_param(table: TrialTable, p: str, elite: Any, k: int) -> EliteParam:
+def _elite_param(table: TrialFrame, p: str, elite: Any, k: int) -> EliteParam:
     info = table.info(p)
     all_values = table.distinct(p)
     elite_keys = [v for v in table.canonical_values(p, elite) if v is not None]
@@ -149,7 +149,7 @@ def _discrete_action(
 
 
 def _numeric_action(
-    table: TrialTable,
+    table: TrialFrame,
     p: str,
     base: dict[str, Any],
     all_values: list[Any],

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.safetext import format_value, sort_key
 
 #: A param with at most this many distinct values gets one row per value.
@@ -65,7 +65,7 @@ def default_top_k(n_complete: int, fraction: float = TOP_FRACTION) -> int:
     return max(1, math.ceil(fraction * n_complete)) if n_complete else 0
 
 
-def group_labels(table: TrialTable, param: str) -> tuple[pd.Series, list[tuple[str, Any]]]:
+def group_labels(table: TrialFrame, param: str) -> tuple[pd.Series, list[tuple[str, Any]]]:
     """Assign every trial of ``table.df`` to a value (or bin) of ``param``.
 
     Returns the label per row (None where the param is missing) and the ordered
@@ -89,7 +89,7 @@ def group_labels(table: TrialTable, param: str) -> tuple[pd.Series, list[tuple[s
 
 
 def _numeric_bins(
-    table: TrialTable, param: str, canon: list[Any]
+    table: TrialFrame, param: str, canon: list[Any]
 ) -> tuple[pd.Series, list[tuple[str, Any]]]:
     x = np.array([np.nan if c is None else float(c) for c in canon])
     finite = x[np.isfinite(x)]
@@ -110,7 +110,7 @@ def _numeric_bins(
     return pd.Series(labels, index=table.df.index, dtype=object), groups
 
 
-def param_impact(table: TrialTable, param: str, *, top_k: int | None = None) -> ParamImpact:
+def param_impact(table: TrialFrame, param: str, *, top_k: int | None = None) -> ParamImpact:
     df = table.df
     labels, groups = group_labels(table, param)
     done_mask = df.index.isin(table.completed.index)
@@ -159,12 +159,12 @@ def param_impact(table: TrialTable, param: str, *, top_k: int | None = None) -> 
     )
 
 
-def impact_table(table: TrialTable, *, top_k: int | None = None) -> list[ParamImpact]:
+def impact_table(table: TrialFrame, *, top_k: int | None = None) -> list[ParamImpact]:
     """Impact of every param, in the table's param order."""
     return [param_impact(table, p, top_k=top_k) for p in table.params]
 
 
-def value_frequencies(table: TrialTable) -> dict[str, dict[str, int]]:
+def value_frequencies(table: TrialFrame) -> dict[str, dict[str, int]]:
     """How often each value was tried, over all trials (seed 002's "Value Frequencies")."""
     out: dict[str, dict[str, int]] = {}
     for p in table.params:

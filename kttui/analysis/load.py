@@ -1,4 +1,4 @@
-"""From a session directory to a :class:`TrialTable`: the one loader every analysis uses.
+"""From a session directory to a :class:`TrialFrame`: the one loader every analysis uses.
 
 It reads only the session's files (trial ``status.json`` and ``metrics.jsonl``,
 the frozen spec or, for imported sessions, ``session.json``), so it works the
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from kttui.analysis.table import ParamInfo, TrialTable, infer_param_info, space_from_spec
+from kttui.analysis.table import ParamInfo, TrialFrame, infer_param_info, space_from_spec
 from kttui.metricsfile import FILE_NAME, epoch_records, read_epoch_log
 from kttui.reproduce import trial_lines
 from kttui.session import Session
@@ -41,7 +41,7 @@ def read_curve(session: Session, number: int) -> pd.DataFrame | None:
     return pd.DataFrame(epoch_records(log, final=False))
 
 
-def load_session(session: Session, *, curves: bool = False) -> TrialTable:
+def load_session(session: Session, *, curves: bool = False) -> TrialFrame:
     """The trials of ``session``; ``curves`` also reads every per-epoch file (slow when big)."""
     info = session.info()
     spec = session_spec(session)
@@ -97,7 +97,7 @@ def load_session(session: Session, *, curves: bool = False) -> TrialTable:
         params = sorted({k for r in records for k in r["params"]})
     if not space and records:
         space = {p: infer_param_info(p, [r["params"].get(p) for r in records]) for p in params}
-    return TrialTable.from_records(
+    return TrialFrame.from_records(
         records,
         params=params,
         objective=metric,

@@ -17,13 +17,13 @@ from kttui.analysis.impact import ParamImpact, impact_table
 from kttui.analysis.importance import ImportanceAnalysis, analyze_importance
 from kttui.analysis.seeds import SeedNoise, seed_noise
 from kttui.analysis.summary import Summary, summarize
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.topn import BaselineDiff, MatchedEffect, baseline_diff, matched_effects, top_n
 
 
 @dataclass(frozen=True)
 class Analysis:
-    table: TrialTable
+    table: TrialFrame
     summary: Summary
     top: pd.DataFrame
     impacts: list[ParamImpact]
@@ -40,7 +40,7 @@ class Analysis:
 
 
 def analyze(
-    table: TrialTable,
+    table: TrialFrame,
     *,
     top_n_rows: int = 10,
     baseline_params: Mapping[str, Any] | int | None = None,

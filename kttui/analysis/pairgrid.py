@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from kttui.analysis.coverage import grid_values
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import is_number
 from kttui.safetext import format_value
 
@@ -65,7 +65,7 @@ class PairGrid:
         return (min(means), max(means)) if means else None
 
 
-def _axis(table: TrialTable, param: str) -> Axis | None:
+def _axis(table: TrialFrame, param: str) -> Axis | None:
     grid = grid_values(table, param)
     if grid is not None and 0 < len(grid[0]) <= MAX_LEVELS:
         values = list(grid[0])
@@ -86,7 +86,7 @@ def _axis(table: TrialTable, param: str) -> Axis | None:
     return Axis(param, labels, None, [float(e) for e in edges])
 
 
-def pair_grid(table: TrialTable, a: str, b: str) -> PairGrid | None:
+def pair_grid(table: TrialFrame, a: str, b: str) -> PairGrid | None:
     """Mean objective and count per (a, b) cell of the completed trials; None if not drawable."""
     if a not in table.params or b not in table.params or a == b:
         return None

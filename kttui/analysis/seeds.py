@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from kttui.analysis.importance import Tier, tier
-from kttui.analysis.table import TrialTable
+from kttui.analysis.significance import Tier, tier
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import plain
 
 
@@ -62,7 +62,7 @@ class SeedNoise:
         return self.top_gap > self.noise_std
 
 
-def seed_noise(table: TrialTable) -> SeedNoise | None:
+def seed_noise(table: TrialFrame) -> SeedNoise | None:
     """None when no config has two or more completed runs."""
     done = table.completed
     source = "seed column" if table.has_column("seed") else "exact repeats"

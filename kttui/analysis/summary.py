@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from kttui.analysis.table import STATES, TrialTable
+from kttui.analysis.table import STATES, TrialFrame
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Summary:
         return self.counts.get("complete", 0)
 
 
-def summarize(table: TrialTable) -> Summary:
+def summarize(table: TrialFrame) -> Summary:
     """Counts by state, best, spread (sample std, ddof=1), time, and baseline/target gaps."""
     df = table.df
     counts: dict[str, int] = {state: int((df["state"] == state).sum()) for state in STATES}

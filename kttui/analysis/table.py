@@ -1,6 +1,6 @@
 """The one input every analysis takes: a table of trials plus what is known about the sweep.
 
-Sessions, CSV files and Optuna studies all end up as a :class:`TrialTable`, so
+Sessions, CSV files and Optuna studies all end up as a :class:`TrialFrame`, so
 each analysis is written once against a plain DataFrame. When the declared
 search space is unknown (an imported CSV), param kinds are inferred from the
 observed values, which is what a person reading the table would do too.
@@ -159,7 +159,7 @@ def _to_float(value: Any) -> float:
 
 
 @dataclass
-class TrialTable:
+class TrialFrame:
     """One row per trial and what the analyses need to know about the sweep.
 
     Columns: ``number``, ``state``, ``value`` (the objective; NaN when absent),
@@ -194,7 +194,7 @@ class TrialTable:
         fixed: Mapping[str, Any] | None = None,
         curves: Mapping[int, pd.DataFrame] | None = None,
         name: str = "",
-    ) -> TrialTable:
+    ) -> TrialFrame:
         """Normalise a loosely shaped frame: missing ``number``/``state`` are filled in.
 
         ``value_column`` names the objective column when it is not ``value``; it
@@ -248,7 +248,7 @@ class TrialTable:
         fixed: Mapping[str, Any] | None = None,
         curves: Mapping[int, pd.DataFrame] | None = None,
         name: str = "",
-    ) -> TrialTable:
+    ) -> TrialFrame:
         """Build from dicts, either flat or with nested ``params``/``metrics`` mappings."""
         rows: list[dict[str, Any]] = []
         nested_params: list[str] = []

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import canonical
 from kttui.safetext import format_value, is_missing, sort_key
 
 
-def top_n(table: TrialTable, n: int = 10) -> pd.DataFrame:
+def top_n(table: TrialFrame, n: int = 10) -> pd.DataFrame:
     """The best ``n`` completed trials, ranked, with params and extra metrics as columns."""
     ranked = table.ranked().head(n)
     extra = [c for c in ("budget", "seed") if table.has_column(c)]
@@ -72,7 +72,7 @@ class MatchedEffect:
         )
 
 
-def matched_effects(table: TrialTable, params: list[str] | None = None) -> list[MatchedEffect]:
+def matched_effects(table: TrialFrame, params: list[str] | None = None) -> list[MatchedEffect]:
     """All one-param-changes backed by matched pairs, each oriented from lower to higher value.
 
     Trials at different budgets are never paired; repeats (seeds) of a config are averaged.
@@ -180,7 +180,7 @@ class BaselineDiff:
 
 
 def baseline_diff(
-    table: TrialTable, baseline: Mapping[str, Any] | int | None
+    table: TrialFrame, baseline: Mapping[str, Any] | int | None
 ) -> BaselineDiff | None:
     """Compare the best config with the baseline (a param dict, or a trial number)."""
     ranked = table.ranked()
@@ -223,7 +223,7 @@ def baseline_diff(
 
 
 def _breakdown_row(
-    table: TrialTable, effects: list[MatchedEffect], change: ParamChange
+    table: TrialFrame, effects: list[MatchedEffect], change: ParamChange
 ) -> BreakdownRow:
     p, u, v = change.param, change.baseline, change.best
     if p not in table.params:

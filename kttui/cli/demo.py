@@ -68,11 +68,12 @@ def _spec_text(path: Path, trials: int | None, students: int | None) -> str:
 
 def _reference(store: Path, students: int) -> dict[str, float]:
     """Generate (or reuse) the demo data in the store's cache; return the reference AUCs."""
-    from kttui.kt import data as ktdata
+    from kttui.kt.splits import split_students
+    from kttui.kt.synthetic import load_or_generate
 
     cache = store.resolve() / ".cache" / "kt"
-    ds = ktdata.load_or_generate(cache, students, 50, 12, 120, 0)
-    split = ktdata.split_students(ds.chunked(50), seed=0)
+    ds = load_or_generate(cache, students, 50, 12, 120, 0)
+    split = split_students(ds.chunked(50), seed=0)
     refs = {"baseline_auc": float(split.baseline_auc)}
     if split.oracle_auc is not None:
         refs["oracle_auc"] = float(split.oracle_auc)

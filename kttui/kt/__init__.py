@@ -1,6 +1,7 @@
 """kttui's built-in knowledge-tracing trainer, so a fresh install can run a real sweep.
 
-Modules: :mod:`~kttui.kt.data` (dataset type, synthetic generator, splits, cache),
+Modules: :mod:`~kttui.kt.data` (dataset type and file), :mod:`~kttui.kt.synthetic`
+(synthetic students, cache), :mod:`~kttui.kt.splits` (splits, reference AUCs),
 :mod:`~kttui.kt.pykt_data` (pykt-toolkit CSVs), :mod:`~kttui.kt.params` (trainer
 parameters), :mod:`~kttui.kt.metrics` (AUC), and the torch-only
 :mod:`~kttui.kt.models`, :mod:`~kttui.kt.optim` and :mod:`~kttui.kt.train`.

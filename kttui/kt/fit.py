@@ -25,11 +25,12 @@ from torch import Tensor, nn
 
 from kttui import trial
 from kttui.atomicfile import replacing
-from kttui.kt.data import KTDataset, Split
+from kttui.kt.data import KTDataset
 from kttui.kt.metrics import accuracy, auc
 from kttui.kt.models import ModelParams, build_model, count_params
 from kttui.kt.optim import Adam
 from kttui.kt.params import TrainConfig
+from kttui.kt.splits import Split
 
 CHECKPOINT = "model_best.pt"
 #: Written after every epoch: what a promoted trial continues from at a larger budget.

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from kttui.atomicfile import write_json_atomic
-from kttui.kt.data import generate
 from kttui.kt.pykt_data import write_pykt_csv
 from kttui.kt.pykt_scripts import launcher_files
+from kttui.kt.synthetic import generate
 
 #: pykt's file names for a processed dataset (keys of its data_config.json entry)
 FILES = {

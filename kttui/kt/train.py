@@ -17,8 +17,9 @@ from pathlib import Path
 
 from kttui import trial
 from kttui.atomicfile import write_text_atomic
-from kttui.kt import data as ktdata
+from kttui.kt import splits
 from kttui.kt.params import ConfigError, TrainConfig, parse_config
+from kttui.kt.synthetic import load_or_generate
 
 PROG = "kttui.kt.train"
 THREADS_ENV = "KTTUI_NUM_THREADS"
@@ -27,19 +28,19 @@ TRIAL_DIR_ENV = "KTTUI_TRIAL_DIR"
 RESULTS = "eval_results.json"
 
 
-def load_split(cfg: TrainConfig, environ: Mapping[str, str]) -> ktdata.Split:
+def load_split(cfg: TrainConfig, environ: Mapping[str, str]) -> splits.Split:
     """The train/val/test split the config asks for (synthetic or a pykt CSV)."""
     if cfg.data == "synthetic":
         cache = cfg.data_cache or environ.get(DATA_CACHE_ENV) or default_cache_dir(environ)
-        ds = ktdata.load_or_generate(
+        ds = load_or_generate(
             cache, cfg.n_students, cfg.seq_len, cfg.n_skills, cfg.n_questions, cfg.data_seed
         )
-        return ktdata.split_students(ds.chunked(cfg.seq_len), seed=cfg.seed)
+        return splits.split_students(ds.chunked(cfg.seq_len), seed=cfg.seed)
     from kttui.kt.pykt_data import load_pykt_csv
 
     ds = load_pykt_csv(cfg.data).chunked(cfg.seq_len)
     test = load_pykt_csv(cfg.test_data).chunked(cfg.seq_len) if cfg.test_data else None
-    return ktdata.split_by_fold(ds, cfg.fold, seed=cfg.seed, test=test)
+    return splits.split_by_fold(ds, cfg.fold, seed=cfg.seed, test=test)
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> str:

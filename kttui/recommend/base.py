@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kttui.analysis.impact import MAX_LEVELS
-from kttui.analysis.table import ParamInfo, TrialTable
+from kttui.analysis.table import ParamInfo, TrialFrame
 from kttui.analysis.values import is_number
 
 
@@ -45,7 +45,7 @@ def spec_scalar(value: Any) -> Any:
     return str(value)
 
 
-def base_space(table: TrialTable, base_spec: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+def base_space(table: TrialFrame, base_spec: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """The space the sweep ran with: the base spec's, else the table's, else inferred.
 
     An inferred numeric param with a handful of values (a grid sweep) becomes a
@@ -73,14 +73,14 @@ def base_space(table: TrialTable, base_spec: Mapping[str, Any] | None) -> dict[s
     return out
 
 
-def spec_name(base: Mapping[str, Any], table: TrialTable) -> str:
+def spec_name(base: Mapping[str, Any], table: TrialFrame) -> str:
     """The base name for generated specs, made a valid spec name."""
     raw = str(base.get("name") or table.name or "sweep")
     clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", raw).strip("-._") or "sweep"
     return clean if clean[0].isalnum() else f"s{clean}"
 
 
-def skeleton(table: TrialTable) -> dict[str, Any]:
+def skeleton(table: TrialFrame) -> dict[str, Any]:
     """A spec to refine when none was given: the command is a placeholder to edit."""
     spec: dict[str, Any] = {
         "name": spec_name({}, table),

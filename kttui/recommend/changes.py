@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from kttui.analysis.elite import EliteParam
 from kttui.analysis.overview import Analysis
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import canonical, format_p, is_number
 from kttui.recommend.ranges import (
     expanded_bounds,
@@ -47,7 +47,7 @@ class SpecChange:
 
 
 def refine_param(
-    table: TrialTable, analysis: Analysis, p: str, entry: dict[str, Any], variant: Variant
+    table: TrialFrame, analysis: Analysis, p: str, entry: dict[str, Any], variant: Variant
 ) -> SpecChange:
     e = analysis.elite.get(p)
     values = table.distinct(p)
@@ -74,7 +74,7 @@ def refine_param(
 
 
 def _never_varied(
-    table: TrialTable, p: str, entry: dict[str, Any], values: list[Any], variant: Variant
+    table: TrialFrame, p: str, entry: dict[str, Any], values: list[Any], variant: Variant
 ) -> SpecChange:
     value: Any = table.plain_value(p, values[0]) if values else None
     if variant == "aggressive" or not values:

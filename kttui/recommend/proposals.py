@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from kttui.analysis.coverage import grid_values
 from kttui.analysis.overview import Analysis, analyze
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import canonical, is_number
 from kttui.recommend.base import base_space, skeleton, spec_name
 from kttui.recommend.changes import EXPLORE_FACTOR
@@ -42,7 +42,7 @@ class Proposal:
 
 
 def supplementary_trials(
-    table: TrialTable,
+    table: TrialFrame,
     *,
     analysis: Analysis | None = None,
     base_spec: Mapping[str, Any] | None = None,
@@ -138,14 +138,14 @@ def feasibility(base_spec: Mapping[str, Any] | None) -> Callable[[Mapping[str, A
     return ok
 
 
-def _tidy(table: TrialTable, p: str, value: Any) -> Any:
+def _tidy(table: TrialFrame, p: str, value: Any) -> Any:
     """Continuous floats to 4 significant digits: a proposal is read by people."""
     if isinstance(value, float) and table.info(p).kind == "float" and grid_values(table, p) is None:
         return round_sig(value, 4)
     return value
 
 
-def _importance_order(table: TrialTable, analysis: Analysis) -> list[str]:
+def _importance_order(table: TrialFrame, analysis: Analysis) -> list[str]:
     primary = analysis.importance.primary
     score: dict[str, float] = dict.fromkeys(table.params, 0.0)
     if primary is not None:
@@ -156,7 +156,7 @@ def _importance_order(table: TrialTable, analysis: Analysis) -> list[str]:
     return sorted(table.params, key=lambda p: -score[p])
 
 
-def _extremes(table: TrialTable, analysis: Analysis, p: str) -> list[tuple[Any, str]]:
+def _extremes(table: TrialFrame, analysis: Analysis, p: str) -> list[tuple[Any, str]]:
     if not table.is_numeric(p):
         return []
     info = table.info(p)
@@ -204,7 +204,7 @@ def _extremes(table: TrialTable, analysis: Analysis, p: str) -> list[tuple[Any, 
 
 
 def _elite_combos(
-    table: TrialTable, analysis: Analysis, order: list[str]
+    table: TrialFrame, analysis: Analysis, order: list[str]
 ) -> list[tuple[str, str, list[tuple[Any, Any]]]]:
     pairs = {(pc.a, pc.b): pc for pc in analysis.coverage.pairs}
     rank = {p: i for i, p in enumerate(order)}
@@ -221,7 +221,7 @@ def _elite_combos(
 
 
 def proposals_yaml(
-    table: TrialTable,
+    table: TrialFrame,
     proposals: list[Proposal],
     base_spec: Mapping[str, Any] | None = None,
 ) -> str:

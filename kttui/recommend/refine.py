@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from kttui.analysis.overview import Analysis, analyze
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.recommend.base import base_space, skeleton, spec_name
 from kttui.recommend.changes import SpecChange, Variant, refine_param
 from kttui.recommend.yamlstyle import copy_except, dump, flow
@@ -32,7 +32,7 @@ class RefinedSpec:
 
 
 def refined_specs(
-    table: TrialTable,
+    table: TrialFrame,
     base_spec: Mapping[str, Any] | None = None,
     *,
     analysis: Analysis | None = None,
@@ -46,7 +46,7 @@ def refined_specs(
 
 
 def refine_spec(
-    table: TrialTable,
+    table: TrialFrame,
     base_spec: Mapping[str, Any] | None = None,
     *,
     variant: Variant = "aggressive",
@@ -90,7 +90,7 @@ def refine_spec(
     return RefinedSpec(variant, text, plain_spec, changes)
 
 
-def _header(table: TrialTable, analysis: Analysis, variant: Variant) -> str:
+def _header(table: TrialFrame, analysis: Analysis, variant: Variant) -> str:
     e = analysis.elite
     how = (
         "fixes what every elite trial agrees on, narrows to the elite range (+10 % margin)"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kttui.analysis.overview import Analysis, analyze
-from kttui.analysis.table import TrialTable, space_from_spec
+from kttui.analysis.table import TrialFrame, space_from_spec
 from kttui.mdtable import md_table
 from kttui.report.format import _one_line_text
 from kttui.report.section import Context, Section
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-def _with_spec(table: TrialTable, spec: Mapping[str, Any] | None) -> TrialTable:
+def _with_spec(table: TrialFrame, spec: Mapping[str, Any] | None) -> TrialFrame:
     """Fill what the table lacks (space, baseline, target, fixed) from the spec."""
     if not spec:
         return table
@@ -74,7 +74,7 @@ def _baseline_params(spec: Mapping[str, Any] | None) -> Mapping[str, Any] | None
 
 
 def render_report(
-    table: TrialTable,
+    table: TrialFrame,
     *,
     spec: dict[str, Any] | None = None,
     top_n: int = 10,
@@ -93,7 +93,7 @@ def render_report(
 
 
 def report_sections(
-    table: TrialTable,
+    table: TrialFrame,
     *,
     spec: Mapping[str, Any] | None = None,
     top_n: int = 10,
@@ -111,13 +111,13 @@ def report_sections(
     return build_sections(analysis, spec=spec, top_n=top_n, command=command)
 
 
-def recommendations_analysis(table: TrialTable, *, spec: dict[str, Any] | None = None) -> Analysis:
+def recommendations_analysis(table: TrialFrame, *, spec: dict[str, Any] | None = None) -> Analysis:
     """The analysis behind the advice pane (the console also draws its importance)."""
     return analyze(_with_spec(table, spec), baseline_params=_baseline_params(spec))
 
 
 def render_recommendations(
-    table: TrialTable, *, spec: dict[str, Any] | None = None, analysis: Analysis | None = None
+    table: TrialFrame, *, spec: dict[str, Any] | None = None, analysis: Analysis | None = None
 ) -> str:
     """The console's advice pane: the report's findings and elite analysis, same functions."""
     a = analysis if analysis is not None else recommendations_analysis(table, spec=spec)
@@ -154,7 +154,7 @@ def markdown_of(sections: Sequence[Section]) -> str:
 
 # ------------------------------------------------------------------- export
 def export_csv(
-    table: TrialTable,
+    table: TrialFrame,
     directory: str | Path,
     *,
     spec: dict[str, Any] | None = None,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import format_p
 from kttui.mdtable import cell
 from kttui.mdtable import md_value as format_value
@@ -68,7 +68,7 @@ def _config(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
 
 
-def _trial(t: TrialTable, number: Any) -> str:
+def _trial(t: TrialFrame, number: Any) -> str:
     """``#N``, with the user's own id beside it (imported trials: the ``--id`` column)."""
     n = int(number)
     if "label" in t.df.columns:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from kttui.analysis.convergence import Convergence
 from kttui.analysis.overview import Analysis
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.mdtable import md_table
 from kttui.report.charts import _build_chart, _thin
 from kttui.report.format import _fence, _pct, _seconds, _trial, _v, format_value
@@ -72,7 +72,7 @@ def _convergence(a: Analysis) -> str:
     return "\n".join(out)
 
 
-def _best_so_far_chart(t: TrialTable, c: Convergence) -> str:
+def _best_so_far_chart(t: TrialFrame, c: Convergence) -> str:
     if c.n_completed < 2:
         return ""
     x = c.curve["number"].to_numpy(dtype=float)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kttui.analysis.importance import (
+from kttui.analysis.importance import correlation_frame, group_frame, importance_frame
+from kttui.analysis.model_importance import (
     FANOVA_MAX_TRIALS,
     FANOVA_TREES,
     MAX_IMPORTANCE_TRIALS,
-    MIN_GROUP_SIZE,
-    MIN_TRIALS_CORRELATION,
     MIN_TRIALS_IMPORTANCE,
-    correlation_frame,
-    group_frame,
-    importance_frame,
 )
 from kttui.analysis.overview import Analysis
+from kttui.analysis.significance import MIN_GROUP_SIZE, MIN_TRIALS_CORRELATION
 from kttui.mdtable import md_table
 from kttui.report.charts import CHART_WIDTH, _build_chart
 from kttui.report.format import _d, _fence, _p, _v

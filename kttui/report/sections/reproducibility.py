@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kttui.analysis.overview import Analysis
-from kttui.analysis.table import TrialTable
+from kttui.analysis.table import TrialFrame
 from kttui.recommend.yamlstyle import spec_yaml
 from kttui.report.format import MAX_ROWS, _fence, _more, _trial
 from kttui.report.section import Context, Section
@@ -44,7 +44,7 @@ def _reproducibility(
     return "\n".join(out)
 
 
-def _trial_commands(t: TrialTable) -> str:
+def _trial_commands(t: TrialFrame) -> str:
     """Each trial's own lines (cwd, the env kttui set, placeholders filled), recorded at launch."""
     if "command" not in t.df.columns:
         return ""

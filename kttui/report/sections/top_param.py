@@ -24,7 +24,9 @@ def _top_param_section(a: Analysis) -> str:
     head = "## Top param\n\n"
     if not chart:
         return head + "No numeric param with at least two values and two results to plot."
-    return head + _fence(chart)
+    primary = a.importance.primary
+    ranking = primary.label if primary else "|Spearman ρ|"
+    return head + f"*The most important numeric param by {ranking}.*\n\n" + _fence(chart)
 
 
 def _top_param_chart(a: Analysis) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from kttui.analysis.importance import MIN_TRIALS_CORRELATION, MIN_TRIALS_IMPORTANCE
+from kttui.analysis.model_importance import MIN_TRIALS_IMPORTANCE
 from kttui.analysis.overview import Analysis
+from kttui.analysis.significance import MIN_TRIALS_CORRELATION
 from kttui.report.format import _pct
 from kttui.report.section import Context, Section
 

@@ -25,7 +25,6 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kttui.safetext import sort_key
 from kttui.service.rows import TrialRow
 from kttui.tui.widgets.trial_columns import FILTER_HELP as FILTER_HELP
 from kttui.tui.widgets.trial_columns import (
@@ -34,12 +33,12 @@ from kttui.tui.widgets.trial_columns import (
     Filter,
     cell,
     column_label,
-    column_value,
     column_widths,
     header_cells,
     lay_out,
     measure,
 )
+from kttui.tui.widgets.trial_order import TrialOrder
 
 
 class TrialTable(ScrollView, can_focus=True):
@@ -96,18 +95,31 @@ class TrialTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.rows_by_number: dict[int, TrialRow] = {}
+        self._shown = TrialOrder()
         self.param_columns: list[str] = []
-        self.sort_column, self.sort_reverse = "number", False
         self.filter = Filter()
-        self.follow, self.cursor_row = True, 0
-        self._matcher: Callable[[TrialRow], bool] = lambda row: True
-        self._order: list[int] = []
-        self._position: dict[int, int] = {}
+        self.follow = True
+        self.cursor_row = 0
         self._widths: list[int] = []
         self._content: dict[str, int] = {}
         self._cache: dict[tuple[Any, ...], Strip] = {}
         self._announced: int | None = -1
+
+    @property
+    def rows_by_number(self) -> dict[int, TrialRow]:
+        return self._shown.rows_by_number
+
+    @property
+    def sort_column(self) -> str:
+        return self._shown.column
+
+    @property
+    def sort_reverse(self) -> bool:
+        return self._shown.reverse
+
+    @property
+    def _order(self) -> list[int]:
+        return self._shown.numbers
 
     # -- columns ------------------------------------------------------------------
     @property
@@ -155,7 +167,7 @@ class TrialTable(ScrollView, can_focus=True):
         return len(self._order)
 
     def get_row_index(self, key: str) -> int:
-        return self._position[int(key)]
+        return self._shown.position[int(key)]
 
     def apply(self, rows: Sequence[TrialRow]) -> None:
         """Show new and changed trials; only their lines are redrawn."""
@@ -164,33 +176,11 @@ class TrialTable(ScrollView, can_focus=True):
         if measure(rows, self.param_columns, self._content):
             self._size_columns()
         at_end = not self._order or self.cursor_row >= len(self._order) - 1
-        resort = added = False
-        for row in rows:
-            old = self.rows_by_number.get(row.number)
-            self.rows_by_number[row.number] = row
-            shown = row.number in self._position
-            if not self._matcher(row):
-                if shown:
-                    self._order.remove(row.number)
-                    resort = True
-                continue
-            if not shown:
-                self._order.append(row.number)
-                self._position[row.number] = len(self._order) - 1
-                added = True
-                if len(self._order) > 1:
-                    custom = self.sort_column != "number" or self.sort_reverse
-                    resort = resort or custom or row.number < self._order[-2]
-            elif (
-                old is not None
-                and self.sort_column != "number"
-                and column_value(old, self.sort_column) != column_value(row, self.sort_column)
-            ):
-                resort = True
+        added, resort = self._shown.merge(rows)
         if resort:
             self._reorder()
         elif added:
-            self._reindex()
+            self._shown.reindex()
         if added or resort:
             self._resize()
             if self.follow and at_end:
@@ -213,25 +203,17 @@ class TrialTable(ScrollView, can_focus=True):
             if which(self._order[index]):
                 self.refresh_line(index + 1)  # line 0 is the header
 
-    def _reindex(self) -> None:
-        self._position = {n: i for i, n in enumerate(self._order)}
-
     def _reorder(self) -> None:
-        column, now = self.sort_column, time.time()
-        rows = self.rows_by_number
+        """Sort again, keeping the cursor on its trial unless following the newest."""
         selected = self.selected_number
-        self._order.sort(
-            key=lambda n: (sort_key(column_value(rows[n], column, now)), n),
-            reverse=self.sort_reverse,
-        )
-        self._reindex()
-        if selected is not None and selected in self._position and not self.follow:
-            self.cursor_row = self._position[selected]
+        self._shown.sort()
+        if selected is not None and selected in self._shown.position and not self.follow:
+            self.cursor_row = self._shown.position[selected]
         self._clamp()
 
     def _refill(self) -> None:
         """Rebuild the order (a new filter): matching rows, sorted."""
-        self._order = [n for n, r in self.rows_by_number.items() if self._matcher(r)]
+        self._shown.refill(self.filter.matcher(self.column_ids))
         self._reorder()
         self._resize()
         self.post_message(self.Filled(len(self._order), len(self.rows_by_number)))
@@ -322,11 +304,10 @@ class TrialTable(ScrollView, can_focus=True):
     # -- user actions ---------------------------------------------------------------
     def set_filter(self, text: str) -> None:
         self.filter = Filter(text)
-        self._matcher = self.filter.matcher(self.column_ids)
         self._refill()
 
     def set_sort(self, column: str, reverse: bool) -> None:
-        self.sort_column, self.sort_reverse = column, reverse
+        self._shown.column, self._shown.reverse = column, reverse
         self._cache.clear()
         self._reorder()
         if self.follow and column == "number":
