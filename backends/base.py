@@ -204,6 +204,9 @@ class Backend(ABC):
         """The backend a spec's ``resources`` asks for; backends with options override this."""
         return cls(BackendConfig.from_resources(resources))
 
+    def adopt_process(self) -> None:  # noqa: B027 - optional hook
+        """Set up the runner's own process, once, before any trial starts or is reattached."""
+
     def preflight(self, session_dir: Path) -> list[str]:
         """Warnings for the user before the first trial starts (the runner logs and prints them)."""
         return []

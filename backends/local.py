@@ -142,6 +142,10 @@ class LocalBackend(Backend):
         self._free: list[Slot] = list(self.slots)
         self._jobs: dict[str, _Job] = {}
 
+    def adopt_process(self) -> None:
+        """Orphaned trial descendants are re-parented to the runner, which reaps them (Linux)."""
+        proctree.become_subreaper()
+
     def capacity(self) -> int:
         return len(self._free)
 

@@ -20,8 +20,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from kttui.space import Infeasible, SearchSpace
 from kttui.strategies import suggest
+from kttui.trialmeta import TrialMeta
 
-ATTR = "kttui:"
 MAX_CONSECUTIVE_INFEASIBLE = 200
 MAX_CONSECUTIVE_DUPLICATES = 100
 DUPLICATES_BEFORE_FILL = 3
@@ -45,25 +45,11 @@ class Prepared:
     tier: int | None = None
     promoted_from: int | None = None
 
-    def identity(self) -> dict[str, Any]:
+    def identity(self) -> TrialMeta:
         """What a retry of this run must keep: its seed, its budget tier."""
-        return identity_of(
-            {
-                f"{ATTR}seed": self.seed,
-                f"{ATTR}group": self.group,
-                f"{ATTR}tier": self.tier,
-                f"{ATTR}promoted_from": self.promoted_from,
-            }
+        return TrialMeta(
+            seed=self.seed, group=self.group, tier=self.tier, promoted_from=self.promoted_from
         )
-
-
-IDENTITY = ("seed", "group", "tier", "promoted_from")
-
-
-def identity_of(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        f"{ATTR}{k}": attrs[f"{ATTR}{k}"] for k in IDENTITY if attrs.get(f"{ATTR}{k}") is not None
-    }
 
 
 class Proposer:
@@ -105,57 +91,54 @@ class Proposer:
         self, trials: Sequence[FrozenTrial], queue: Sequence[dict[str, Any]], room: int
     ) -> None:
         """Pick up a study (new or resumed) and queue ``queue``'s configs not yet there."""
+        metas = {t.number: TrialMeta.from_attrs(t.user_attrs) for t in trials}
         self.extra_waiting = sum(
             1
             for t in trials
             if t.state == TrialState.WAITING
             and (
-                t.user_attrs.get(f"{ATTR}retry_of") is not None
-                or t.user_attrs.get(f"{ATTR}group") is not None
-                or t.user_attrs.get(f"{ATTR}tier") is not None
+                metas[t.number].retry_of is not None
+                or metas[t.number].group is not None
+                or metas[t.number].tier is not None
             )
         )
         self.launched = {
             self.space.canonical(t.params): t.number
             for t in trials
-            if f"{ATTR}slot" in t.user_attrs and t.user_attrs.get(f"{ATTR}counted")
+            if metas[t.number].slot is not None and metas[t.number].counted
         }
         if not queue:
             return
         # Queued points carry their params in a user attr: a WAITING trial has
         # no params yet, and a resumed runner must not queue them twice.
         waiting = [t for t in trials if t.state == TrialState.WAITING]
-        seen = set(self.launched) | {
-            self.space.canonical(t.user_attrs[f"{ATTR}point"])
-            for t in waiting
-            if f"{ATTR}point" in t.user_attrs
-        }
+        points = [metas[t.number].point for t in waiting]
+        seen = set(self.launched) | {self.space.canonical(p) for p in points if p is not None}
         room -= len(waiting)
         for point in queue:
             if room <= 0:
                 break
             if self.space.canonical(point) not in seen:
-                self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
+                self.study.enqueue_trial(point, user_attrs=TrialMeta(point=point).to_attrs())
                 room -= 1
 
     def claims(self) -> dict[Key, int]:
         """Every config some runner launched or is launching, with its lowest trial number."""
         out: dict[Key, int] = {}
-        skip = (f"{ATTR}reuse_of", f"{ATTR}infeasible", f"{ATTR}unused", f"{ATTR}retry_of")
         for t in self.study.get_trials(deepcopy=False):
             if t.state == TrialState.WAITING or not t.params:
                 continue
-            attrs = t.user_attrs
-            if any(k in attrs for k in skip) or attrs.get(f"{ATTR}group", t.number) != t.number:
+            meta = TrialMeta.from_attrs(t.user_attrs)
+            skip = (meta.reuse_of, meta.infeasible, meta.unused, meta.retry_of)
+            if any(v is not None for v in skip) or meta.group not in (None, t.number):
                 continue
-            if t.state == TrialState.RUNNING or attrs.get(f"{ATTR}counted"):
+            if t.state == TrialState.RUNNING or meta.counted:
                 out.setdefault(self.space.canonical(t.params), t.number)
         return out
 
     def counted(self) -> int:
-        return sum(
-            1 for t in self.study.get_trials(deepcopy=False) if t.user_attrs.get(f"{ATTR}counted")
-        )
+        trials = self.study.get_trials(deepcopy=False)
+        return sum(1 for t in trials if TrialMeta.from_attrs(t.user_attrs).counted)
 
     def record_launch(self, prepared: Prepared) -> None:
         if prepared.counted:
@@ -179,15 +162,15 @@ class Proposer:
         for _ in range(ASKS_PER_CALL):
             trial = self.study.ask()
             params = suggest(trial, self.space)
-            attrs = trial.user_attrs
-            tier = attrs.get(f"{ATTR}tier")
+            meta = TrialMeta.from_attrs(trial.user_attrs)
+            tier = meta.tier
             budget = {}
             if self.budget_param is not None:
                 budget = {self.budget_param: self.tiers[tier or 0]}
             try:
                 config = self.space.complete({**params, **budget})
             except Infeasible as exc:
-                trial.set_user_attr(f"{ATTR}infeasible", str(exc))
+                TrialMeta(infeasible=str(exc)).write(trial.set_user_attr)
                 self.study.tell(trial, state=TrialState.FAIL)
                 self.consecutive_infeasible += 1
                 if self.consecutive_infeasible >= MAX_CONSECUTIVE_INFEASIBLE:
@@ -198,9 +181,7 @@ class Proposer:
                     return None
                 continue
             self.consecutive_infeasible = 0
-            retry_of = attrs.get(f"{ATTR}retry_of")
-            group = attrs.get(f"{ATTR}group")
-            seed = attrs.get(f"{ATTR}seed")
+            retry_of, group, seed = meta.retry_of, meta.group, meta.seed
             key = self.space.canonical(params)
             new = retry_of is None and group is None and tier is None
             if new:
@@ -215,17 +196,16 @@ class Proposer:
                 self.consecutive_duplicates = 0
                 if self.repeat_seeds:
                     group, seed = trial.number, self.repeat_seeds[0]
-                    trial.set_user_attr(f"{ATTR}group", group)
-                    trial.set_user_attr(f"{ATTR}seed", seed)
+                    TrialMeta(group=group, seed=seed).write(trial.set_user_attr)
                     self._queue_repeats(trial.number, params)
                 if self.budget_param is not None:
                     tier = 0
-                    trial.set_user_attr(f"{ATTR}tier", 0)
+                    TrialMeta(tier=0).write(trial.set_user_attr)
             else:
                 self.extra_waiting = max(0, self.extra_waiting - 1)
             if seed is not None:
                 config = {**config, self.seed_param: seed}
-            attempt = int(attrs.get(f"{ATTR}attempt", 0))
+            attempt = meta.attempt or 0
             return Prepared(
                 trial,
                 params,
@@ -237,21 +217,21 @@ class Proposer:
                 seed=seed,
                 group=group,
                 tier=tier,
-                promoted_from=attrs.get(f"{ATTR}promoted_from"),
+                promoted_from=meta.promoted_from,
             )
         return None
 
     def promote(self, number: int, params: dict[str, Any], tier: int) -> None:
         """Run a config again with the budget of ``tier`` (the best of the tier below)."""
-        attrs = {f"{ATTR}point": params, f"{ATTR}tier": tier, f"{ATTR}promoted_from": number}
-        self.study.enqueue_trial(params, user_attrs=attrs)
+        meta = TrialMeta(point=params, tier=tier, promoted_from=number)
+        self.study.enqueue_trial(params, user_attrs=meta.to_attrs())
         self.extra_waiting += 1
 
     def _queue_repeats(self, group: int, params: dict[str, Any]) -> None:
         """The further seeds of a new config run next, as their own trials."""
         for seed in self.repeat_seeds[1:]:
-            attrs = {f"{ATTR}point": params, f"{ATTR}group": group, f"{ATTR}seed": seed}
-            self.study.enqueue_trial(params, user_attrs=attrs)
+            meta = TrialMeta(point=params, group=group, seed=seed)
+            self.study.enqueue_trial(params, user_attrs=meta.to_attrs())
             self.extra_waiting += 1
 
     def _exhaust(self, reason: str) -> None:
@@ -269,7 +249,7 @@ class Proposer:
         self.consecutive_duplicates += 1
         self.duplicates_avoided += 1
         done = self.study.get_trials(deepcopy=False)[original]
-        trial.set_user_attr(f"{ATTR}reuse_of", original)
+        TrialMeta(reuse_of=original).write(trial.set_user_attr)
         if done.state == TrialState.COMPLETE and done.value is not None:
             self.study.tell(trial, done.value)
         else:
@@ -295,5 +275,5 @@ class Proposer:
         if not fresh:
             return False
         point = self.rng.choice(fresh)
-        self.study.enqueue_trial(point, user_attrs={f"{ATTR}point": point})
+        self.study.enqueue_trial(point, user_attrs=TrialMeta(point=point).to_attrs())
         return True

@@ -8,23 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import optuna
 import pytest
 
 from kttui.control import ControlError, request
 from kttui.heartbeat import STALE_S
-from kttui.session import Session, list_sessions
+from kttui.session import Session
 from tests.conftest import kttui, pid_alive, wait_for, write_spec
-
-
-def only_session(store: Path) -> Session:
-    sessions = list_sessions(store)
-    assert len(sessions) == 1
-    return sessions[0]
-
-
-def study_of(session: Session) -> optuna.Study:
-    return optuna.load_study(study_name="t", storage=f"sqlite:///{session.db_path}")
+from tests.runner_helpers import only_session, study_of
 
 
 def runner_processes(session: Session) -> list[int]:
