@@ -102,6 +102,7 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
     session = start(write_spec(root, "chaos"), store)
     killed = 0
     gaps = []  # kill -> the resumed runner reports running
+    cpu: list[float] = []  # the resumed runner's CPU time by then (load-independent)
     for moment in moments:
         time.sleep(max(0.0, moment - (time.monotonic() - t0)))
         info = session.runner() or {}
@@ -117,6 +118,7 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
         if proc.returncode != 0:
             raise SystemExit(f"resume failed: {proc.stderr}")
         gaps.append(time.monotonic() - t_kill)
+        cpu.append(cpu_s(int((session.runner() or {}).get("pid") or 0)))
     wait_state(session, ("finished", "stopped"))
     wall = time.monotonic() - t0
     study = optuna.load_study(study_name="chaos", storage=f"sqlite:///{session.db_path}")
@@ -135,7 +137,18 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
         "orphans": len(orphans),
         "wall": wall,
         "gap": statistics.mean(gaps) if gaps else 0.0,
+        "cpu": statistics.mean(cpu) if cpu else 0.0,
     }
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def latency(root: Path, trials: int, interval: float) -> list[float]:
@@ -184,12 +197,14 @@ def main() -> None:
     os.environ["KTTUI_FAKE_GPUS"] = "4"
     seed = args.seed if args.seed is not None else random.randrange(10**6)
     root = Path(tempfile.mkdtemp(prefix="kttui-chaos-"))
+    print(f"load: {os.getloadavg()[0]:.1f} (1-min average; 2 cores shared: wall is load-bound)")
     print(f"chaos: 24 trials x 4 x 0.5 s epochs, 4 fake GPUs, retries 0 (seed {seed}, {root})")
     calm = undisturbed(root)
     result = chaos(root, calm, args.kills, random.Random(seed))
     print(
         f"  kill -9 of the runner + resume: {result['killed']} times "
-        f"(kill to resumed runner running: {result['gap']:.1f} s on average)"
+        f"(kill to resumed runner running: {result['gap']:.1f} s on average; "
+        f"the resumed runner's CPU time by then: {result['cpu']:.2f} s)"
     )
     print(f"  COMPLETE: {result['complete']}/24 (goal 24); other: {result['states']}")
     print(f"  configs evaluated twice: {result['twice']} (goal 0)")

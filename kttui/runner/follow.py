@@ -51,8 +51,9 @@ class FollowMixin(StopRulesMixin):
             if self.spec.pruner.type == "none":  # a report alone waits for nothing: posted
                 self.worker.post(self._judge, r.trial, epoch, value, False)
                 continue
-            # the pruner's verdict is needed now (it reads the study): in order, then waited for
-            self._pruned(r)(self.worker.run(self._judge, r.trial, epoch, value, True))
+            # the verdict comes back on the loop; the trial is not finished before it has
+            r.judging += 1
+            self.judge.post(self._judge, r.trial, epoch, value, True, then=self._pruned(r))
         self._write_status(r, "running")
         self._notify()
 
@@ -69,6 +70,7 @@ class FollowMixin(StopRulesMixin):
 
     def _pruned(self, r: Running) -> Callable[[tuple[int, float] | None], None]:
         def verdict(result: tuple[int, float] | None) -> None:
+            r.judging -= 1
             if result is None or r.stop_reason is not None or r.number not in self.running:
                 return
             r.pruned_at = result[0]
@@ -88,6 +90,8 @@ class FollowMixin(StopRulesMixin):
             return
         statuses = self.backend.poll([r.handle for r in self.running.values()])
         for r in list(self.running.values()):
+            if self._verdicts_pending(r, statuses):
+                continue
             st = self.disk.deferred.pop(r.number, None) or statuses.get(r.handle.job_id)
             if st is None:
                 continue
@@ -105,6 +109,13 @@ class FollowMixin(StopRulesMixin):
                     self._write_status(r, "queued", reason=f"pending: {st.reason or 'queued'}")
                 else:
                     self._write_status(r, "running")
+
+    def _verdicts_pending(self, r: Running, statuses: dict[str, JobStatus]) -> bool:
+        """An ended trial's last epochs go to the pruner first: its verdicts decide the end."""
+        st = self.disk.deferred.get(r.number) or statuses.get(r.handle.job_id)
+        if st is not None and st.state == "done":
+            self._feed(r, r.tail.drain())  # (drained again at the finish: finds nothing more)
+        return r.judging > 0
 
     def _finish(self, r: Running, st: JobStatus) -> None:
         lines = r.tail.drain()

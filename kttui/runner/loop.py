@@ -107,6 +107,7 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
         loop = asyncio.get_running_loop()
         self.worker.bind(loop)
         self.fitter.bind(loop)
+        self.judge.bind(loop)
         os.umask(0o077)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._request_shutdown, f"signal {sig.name}")
@@ -136,6 +137,7 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
         finally:
             with contextlib.suppress(Exception):
                 await self._drain()
+            self.judge.close()
             self.worker.close()
             self.fitter.close(wait=False)
             if self.server is not None:
@@ -160,6 +162,7 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
         while True:
             self.worker.check()
             self.fitter.check()
+            self.judge.check()
             try:
                 if self._disk_ok():
                     self._collect()

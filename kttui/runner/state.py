@@ -31,6 +31,7 @@ from kttui.failstreak import FailStreak
 from kttui.metricparse import EpochLog, LineParser
 from kttui.offloop import Worker
 from kttui.proposer import Prepared, Proposer
+from kttui.regretfit import FitProcess
 from kttui.runner.tiers import Promotions
 from kttui.session import Session, now_iso, process_start_time, write_json_atomic
 from kttui.sessionlock import SessionLock
@@ -72,6 +73,7 @@ class Running:
     pruned_at: int | None = None
     job: JobStatus = field(default_factory=lambda: JobStatus("running"))
     counted: bool = False  # a new config, counted against the budget
+    judging: int = 0  # epochs sent to the pruner whose verdict has not come back
 
 
 class RunnerBase:
@@ -114,7 +116,8 @@ class RunnerBase:
         self.worker = Worker(
             self.wake.set, "kttui-study", retry_if=is_disk_full, on_retry=self._disk_full
         )
-        self.fitter = Worker(self.wake.set, "kttui-fit")  # model fits, never delaying the study
+        self.fitter = FitProcess(self.wake.set)  # model fits in a child: never stalls the loop
+        self.judge = Worker(self.wake.set, "kttui-prune")  # verdicts never queue behind asks
         self._asking = False  # a sampler ask runs on the worker
         self._fitting = False  # the regret rule's model is being fitted on the worker
         self._fit_again = False

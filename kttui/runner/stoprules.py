@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from kttui.failstreak import Outcome
+from kttui.regretfit import fit_regret
 from kttui.runner.state import RunnerBase
-from kttui.stopping import regret_bound
 
 
 class StopRulesMixin(RunnerBase):
@@ -90,7 +90,4 @@ class StopRulesMixin(RunnerBase):
         values = [v for _, v in self.completed]
         maximize = self.spec.objective.direction == "maximize"
         seed = self.spec.strategy.seed or 0
-        self.fitter.post(
-            lambda: regret_bound(self.space, configs, values, maximize=maximize, seed=seed),
-            then=fitted,
-        )
+        self.fitter.post(fit_regret, self.space, configs, values, maximize, seed, then=fitted)
