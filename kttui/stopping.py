@@ -5,8 +5,9 @@ Gaussian process to the completed trials (all of them: a GP fitted to the best
 half alone has no idea the rest of the space is worse); the gap between
 the highest upper confidence bound anywhere in the space and the highest lower
 confidence bound among the tried configs bounds how much better any config
-could be. When that bound falls below the noise between seeds, more trials
-cannot be told apart from luck. scikit-learn's GP is used (Optuna's needs torch,
+could be. When that bound falls below ``stop_when.regret_below`` (a number
+the user sets, in the objective's units), the sweep stops: more trials are
+unlikely to gain more than that. scikit-learn's GP is used (Optuna's needs torch,
 which kttui's own processes never import).
 """
 
