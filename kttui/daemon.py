@@ -39,7 +39,7 @@ def spawn_runner(
 
     Raises :class:`SessionBusy` (naming the holder's pid) when a runner holds the session.
     """
-    lock = SessionLock.acquire(session.path, session.id)
+    lock = SessionLock.acquire(session.path, session.id, announce=False)
     # -P: ``python -m`` would otherwise put the caller's directory first on sys.path,
     # and a folder named kttui/ there (a clone of this repository) would shadow the
     # installed package.

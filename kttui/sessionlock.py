@@ -16,9 +16,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 
+from kttui.backends.base import read_proc_stat
+
 LOCK_NAME = "runner.lock"
+#: How long a refused starter waits for the holder to name itself (the starter
+#: that won names the runner it spawns only once that process exists).
+SETTLE_S = 3.0
 
 
 class SessionBusy(Exception):
@@ -38,17 +44,27 @@ class SessionLock:
         self.fd = fd
 
     @classmethod
-    def acquire(cls, session_path: Path, session_id: str | None = None) -> SessionLock:
-        """Take the lock without waiting, or raise :class:`SessionBusy` naming the holder."""
+    def acquire(
+        cls, session_path: Path, session_id: str | None = None, *, announce: bool = True
+    ) -> SessionLock:
+        """Take the lock without waiting, or raise :class:`SessionBusy` naming the holder.
+
+        ``announce=False``: a starter that hands the lock to a runner it is about to
+        spawn writes that runner's pid instead (:meth:`set_owner`), so a refused
+        starter never names a process that is about to exit.
+        """
         path = session_path / LOCK_NAME
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise SessionBusy(session_id or session_path.name, holder(session_path)) from None
+            raise SessionBusy(
+                session_id or session_path.name, settled_holder(session_path)
+            ) from None
         lock = cls(path, fd)
-        lock.set_owner(os.getpid())
+        if announce:
+            lock.set_owner(os.getpid())
         return lock
 
     @classmethod
@@ -61,9 +77,11 @@ class SessionLock:
 
     def set_owner(self, pid: int) -> None:
         """Record who holds the lock now (the starter hands it to the runner's pid)."""
+        data = f"{pid}\n".encode()
         with contextlib.suppress(OSError):
-            os.ftruncate(self.fd, 0)
-            os.pwrite(self.fd, f"{pid}\n".encode(), 0)
+            # written, then cut to length: a reader never sees an empty file
+            os.pwrite(self.fd, data, 0)
+            os.ftruncate(self.fd, len(data))
 
     def release(self) -> None:
         if self.fd >= 0:
@@ -78,3 +96,20 @@ def holder(session_path: Path) -> int | None:
         return int((session_path / LOCK_NAME).read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie: a crashed runner nobody reaped still answers ``kill 0``."""
+    stat = read_proc_stat(pid)
+    return stat is not None and stat.state not in ("Z", "X")
+
+
+def settled_holder(session_path: Path, wait_s: float = SETTLE_S) -> int | None:
+    """The holder's pid once it names a live process (a crashed runner's pid stays in
+    the file until the next holder writes its own), or whatever the file says at the end."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        pid = holder(session_path)
+        if (pid is not None and _alive(pid)) or time.monotonic() >= deadline:
+            return pid
+        time.sleep(0.05)
