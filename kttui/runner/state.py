@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 
 from kttui import __version__
+from kttui.atomicfile import write_json_atomic
 from kttui.backends.base import (
     Backend,
     Handle,
@@ -33,7 +34,7 @@ from kttui.offloop import Worker
 from kttui.proposer import Prepared, Proposer
 from kttui.regretfit import FitProcess
 from kttui.runner.tiers import Promotions
-from kttui.session import Session, now_iso, process_start_time, write_json_atomic
+from kttui.session import Session, now_iso, process_start_time
 from kttui.sessionlock import SessionLock
 from kttui.specload import LoadedSpec, load_spec
 from kttui.storage import HEARTBEAT_S

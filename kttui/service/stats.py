@@ -6,13 +6,13 @@ the report's numbers, so the two can never disagree.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kttui.atomicfile import write_text_atomic
 from kttui.safetext import format_value, md_code, md_escape
 from kttui.service import ServiceError
 from kttui.service.rows import TrialRow
@@ -149,9 +149,7 @@ def export_report(session: Session) -> Path:
     text = report_markdown(session)
     path = session.path / "report.md"
     try:
-        tmp = path.with_name(".report.md.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
         raise ServiceError(f"cannot write {path}: {exc.strerror}") from None
     return path
