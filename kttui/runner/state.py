@@ -25,6 +25,7 @@ from kttui.backends.base import (
     Backend,
     Handle,
     JobStatus,
+    process_start_time,
 )
 from kttui.control import socket_path_for
 from kttui.diskfull import DiskGuard, is_disk_full
@@ -34,7 +35,7 @@ from kttui.offloop import Worker
 from kttui.proposer import Prepared, Proposer
 from kttui.regretfit import FitProcess
 from kttui.runner.tiers import Promotions
-from kttui.session import Session, now_iso, process_start_time
+from kttui.session import Session, now_iso
 from kttui.sessionlock import SessionLock
 from kttui.specload import LoadedSpec, load_spec
 from kttui.storage import HEARTBEAT_S
