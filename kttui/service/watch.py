@@ -18,6 +18,7 @@ from typing import Any
 
 from kttui.heartbeat import describe, silent_for
 from kttui.metricparse import EpochLog, LineParser
+from kttui.metricsfile import FILE_NAME
 from kttui.service.rows import LIVE_STATES, RunnerView, TrialRow, trial_row
 from kttui.session import ACTIVE_STATES, Session, read_json
 from kttui.tail import FileTail
@@ -152,7 +153,7 @@ class SessionWatcher:
     def _tail(self, number: int) -> tuple[list[tuple[int, float]], EpochLog | None]:
         entry = self._tails.get(number)
         if entry is None:
-            tail = FileTail(self.session.trial_dir(number) / "metrics.jsonl")
+            tail = FileTail(self.session.trial_dir(number) / FILE_NAME)
             entry = (tail, EpochLog(self.metric, self.direction))
             self._tails[number] = entry
         tail, log = entry
