@@ -27,6 +27,7 @@ from kttui.backends.base import (
     JobStatus,
     process_start_time,
 )
+from kttui.best import maximizing
 from kttui.control import socket_path_for
 from kttui.diskfull import DiskGuard, is_disk_full
 from kttui.failstreak import FailStreak
@@ -109,7 +110,7 @@ class RunnerBase:
         self.budget = 0
 
         self.completed: list[tuple[dict[str, Any], float]] = []
-        self.tiers = Promotions(self.spec.budgets, self.spec.objective.direction == "maximize")
+        self.tiers = Promotions(self.spec.budgets, maximizing(self.spec.objective.direction))
         self.best: tuple[int, float] | None = None
         self.since_best = 0
         self.ready: list[Prepared] = []  # configs the sampler gave, waiting for a slot

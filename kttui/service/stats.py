@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kttui.atomicfile import write_text_atomic
+from kttui.best import ranked
 from kttui.safetext import format_value, md_code, md_escape
 from kttui.service import ServiceError
 from kttui.service.rows import TrialRow
@@ -53,10 +54,13 @@ def session_stats(
     """
     done = [r for r in rows if r.state == "complete" and r.value is not None]
     out = [f"**Recommendations** ({len(done)} complete of {len(rows)} trials)"]
-    if not done:
-        out.append("\nNo completed trial yet.")
+    # only finite values rank: a NaN/inf trial is never shown as the best config
+    ordered = ranked(sorted(done, key=lambda r: r.number), lambda r: r.value, maximize)
+    if not ordered:
+        out.append(
+            "\nNo completed trial with a finite value yet." if done else "\nNo completed trial yet."
+        )
     else:
-        ordered = sorted(done, key=lambda r: r.value or 0.0, reverse=maximize)
         best = ordered[0]
         value = format_value(best.value)
         out.append(f"\n### Best config: trial {best.number}, {metric} = {value}\n")
