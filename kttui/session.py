@@ -33,9 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from kttui import pending
 from kttui.atomicfile import write_json_atomic
-
-# kttui/runner.py imports it from here until one-copy-todo.md item 3 is applied
-from kttui.backends.base import process_start_time as process_start_time
 from kttui.backends.base import read_proc_stat
 from kttui.best import best as best_of
 from kttui.best import maximizing

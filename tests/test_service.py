@@ -110,6 +110,22 @@ def test_recommendations_markdown_without_a_session_dir() -> None:
     assert "trial 9" in md and "exit code 1" in md
 
 
+def test_a_nan_or_inf_trial_is_never_the_best_config() -> None:
+    nowhere = Session(Path("/nonexistent"))
+    rows = [
+        TrialRow(0, "complete", (("a", 0),), value=float("nan")),
+        TrialRow(1, "complete", (("a", 1),), value=float("-inf")),
+        TrialRow(2, "complete", (("a", 2),), value=0.5),
+        TrialRow(3, "complete", (("a", 3),), value=0.0),
+        TrialRow(4, "complete", (("a", 4),), value=0.0),  # a tie keeps the earlier trial
+    ]
+    md = recommendations_markdown(nowhere, rows, maximize=False, metric="m")
+    assert "Best config: trial 3, m = 0" in md
+    only_nan = [TrialRow(n, "complete", value=float("nan")) for n in range(2)]
+    md = recommendations_markdown(nowhere, only_nan, maximize=True, metric="m")
+    assert "Best config" not in md and "No completed trial with a finite value yet." in md
+
+
 def test_export_report_writes_markdown(tmp_path: Path) -> None:
     session = write_demo_session(tmp_path, trials=20, epochs=4)
     path = export_report(session)

@@ -32,3 +32,10 @@ def test_a_resumed_runner_promotes_nothing_twice() -> None:
     tiers.load(3, {"x": 3}, None, None, 0.9)  # not a tiered run
     assert tiers.promoted == {0: {1}} and len(tiers.results[0]) == 2
     assert tiers.add(4, {"x": 4}, 0, 0.6) == []  # three results: quota 1, used by trial 1
+
+
+def test_an_infinite_or_nan_result_is_never_promoted() -> None:
+    tiers = Promotions(BUDGETS, maximize=True)
+    tiers.add(0, {"x": 0}, 0, float("inf"))  # Optuna stores inf for a COMPLETE trial
+    assert tiers.add(1, {"x": 1}, 0, float("nan")) == []  # quota 1, but nothing finite
+    assert tiers.add(2, {"x": 2}, 0, 0.3) == [(2, {"x": 2})]

@@ -16,6 +16,7 @@ from kttui.backends.base import (
     JobStatus,
 )
 from kttui.failstreak import Outcome
+from kttui.metricsfile import FILE_NAME
 from kttui.runner.state import STDERR_TAIL_LINES, Running
 from kttui.runner.stoprules import StopRulesMixin
 from kttui.runner.verdict import Ending, classify
@@ -127,7 +128,7 @@ class FollowMixin(StopRulesMixin):
         ev = evaluate.outcome(tdir) if self.spec.evaluate else None
         r.log.final.update(ev.final if ev else {})
         if r.mirror is not None or ev is not None:
-            evaluate.record_final(tdir / "metrics.jsonl", r.log.final)
+            evaluate.record_final(tdir / FILE_NAME, r.log.final)
         value = r.log.value(self.spec.objective.summary)
         duration = time.monotonic() - r.started_mono
         state, reason = classify(

@@ -24,6 +24,7 @@ from kttui.backends.base import (
 )
 from kttui.command import build_argv
 from kttui.metricparse import EpochLog
+from kttui.metricsfile import FILE_NAME
 from kttui.proposer import Prepared
 from kttui.runner.state import RunnerBase, Running
 from kttui.session import now_iso
@@ -109,7 +110,7 @@ class LaunchMixin(RunnerBase):
         try:
             tdir.mkdir(mode=0o700, exist_ok=True)
             (tdir / "params.json").write_text(json.dumps(config, indent=1) + "\n")
-            (tdir / "metrics.jsonl").touch()
+            (tdir / FILE_NAME).touch()
             resume_from = None
             budgets = self.spec.budgets
             if prepared.promoted_from is not None and budgets is not None and budgets.resume:
@@ -138,7 +139,7 @@ class LaunchMixin(RunnerBase):
             return True
         now = time.time()
         timeout = self.spec.resources.timeout_min
-        source = tdir / ("metrics.jsonl" if self.spec.metrics.format == "jsonl" else "stdout.log")
+        source = tdir / (FILE_NAME if self.spec.metrics.format == "jsonl" else "stdout.log")
         if self.spec.metrics.format != "jsonl" and self.spec.metrics.source == "stderr":
             source = tdir / "stderr.log"
         running = Running(
@@ -152,7 +153,7 @@ class LaunchMixin(RunnerBase):
             started_mono=time.monotonic(),
             tail=FileTail(source),
             log=EpochLog(self.spec.objective.metric, self.spec.objective.direction),
-            mirror=tdir / "metrics.jsonl" if self.spec.metrics.format != "jsonl" else None,
+            mirror=tdir / FILE_NAME if self.spec.metrics.format != "jsonl" else None,
             deadline=time.monotonic() + timeout * 60 if timeout else None,
             attempt=attempt,
             retry_of=retry_of,
@@ -191,7 +192,7 @@ class LaunchMixin(RunnerBase):
         env.update(
             {
                 "KTTUI_TRIAL_DIR": str(tdir),
-                "KTTUI_METRICS": str(tdir / "metrics.jsonl"),
+                "KTTUI_METRICS": str(tdir / FILE_NAME),
                 "KTTUI_PARAMS": str(tdir / "params.json"),
                 "KTTUI_TRIAL_NUMBER": str(number),
                 "KTTUI_SESSION": str(self.session.path),

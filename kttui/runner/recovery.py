@@ -19,7 +19,8 @@ from kttui.backends.base import (
     BackendError,
     Handle,
 )
-from kttui.metricparse import EpochLog, LineParser
+from kttui.metricparse import EpochLog
+from kttui.metricsfile import FILE_NAME, read_epoch_log
 from kttui.runner.state import Running
 from kttui.runner.stoprules import StopRulesMixin
 from kttui.session import now_iso
@@ -84,14 +85,14 @@ class RecoveryMixin(StopRulesMixin):
             self.session.append_event("warning", message=f"reattach of trial {t.number}: {exc}")
             return False
         tdir = self.session.trial_dir(t.number)
-        log = EpochLog(self.spec.objective.metric, self.spec.objective.direction)
+        objective = self.spec.objective
+        log = EpochLog(objective.metric, objective.direction)
         mirror = None
-        source = tdir / "metrics.jsonl"
+        source = tdir / FILE_NAME
         if self.spec.metrics.format != "jsonl":
             # epochs already mirrored stay counted, so re-reading the log adds none twice
             mirror = source
-            for line in FileTail(source).drain():
-                log.feed(LineParser("jsonl").parse(line))
+            log = read_epoch_log(source, objective.metric, objective.direction)
             source = tdir / ("stderr.log" if self.spec.metrics.source == "stderr" else "stdout.log")
         trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, t.number)
         # what the old runner's worker had not yet written when it died (files come first)

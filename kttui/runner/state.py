@@ -20,11 +20,14 @@ from typing import Any
 import optuna
 
 from kttui import __version__
+from kttui.atomicfile import write_json_atomic
 from kttui.backends.base import (
     Backend,
     Handle,
     JobStatus,
+    process_start_time,
 )
+from kttui.best import maximizing
 from kttui.control import socket_path_for
 from kttui.diskfull import DiskGuard, is_disk_full
 from kttui.failstreak import FailStreak
@@ -33,7 +36,7 @@ from kttui.offloop import Worker
 from kttui.proposer import Prepared, Proposer
 from kttui.regretfit import FitProcess
 from kttui.runner.tiers import Promotions
-from kttui.session import Session, now_iso, process_start_time, write_json_atomic
+from kttui.session import Session, now_iso
 from kttui.sessionlock import SessionLock
 from kttui.specload import LoadedSpec, load_spec
 from kttui.storage import HEARTBEAT_S
@@ -107,7 +110,7 @@ class RunnerBase:
         self.budget = 0
 
         self.completed: list[tuple[dict[str, Any], float]] = []
-        self.tiers = Promotions(self.spec.budgets, self.spec.objective.direction == "maximize")
+        self.tiers = Promotions(self.spec.budgets, maximizing(self.spec.objective.direction))
         self.best: tuple[int, float] | None = None
         self.since_best = 0
         self.ready: list[Prepared] = []  # configs the sampler gave, waiting for a slot

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kttui.best import is_better, maximizing
 from kttui.failstreak import Outcome
 from kttui.regretfit import fit_regret
 from kttui.runner.state import RunnerBase
@@ -28,7 +29,7 @@ class StopRulesMixin(RunnerBase):
         rules = self.spec.stop_when
         if value is None:
             return
-        maximize = self.spec.objective.direction == "maximize"
+        maximize = maximizing(self.spec.objective.direction)
         self._record_completed(number, value, config)
         if rules is None or self.state not in ("running", "paused"):
             return
@@ -50,9 +51,9 @@ class StopRulesMixin(RunnerBase):
 
     def _record_completed(self, number: int, value: float, config: dict[str, Any]) -> None:
         """What the rules look at: every completed config, the best so far, trials since."""
-        maximize = self.spec.objective.direction == "maximize"
+        maximize = maximizing(self.spec.objective.direction)
         self.completed.append((config, value))
-        if self.best is None or (value > self.best[1] if maximize else value < self.best[1]):
+        if is_better(value, self.best[1] if self.best else None, maximize):
             self.best, self.since_best = (number, value), 0
         else:
             self.since_best += 1
@@ -88,6 +89,6 @@ class StopRulesMixin(RunnerBase):
 
         configs = [c for c, _ in self.completed]
         values = [v for _, v in self.completed]
-        maximize = self.spec.objective.direction == "maximize"
+        maximize = maximizing(self.spec.objective.direction)
         seed = self.spec.strategy.seed or 0
         self.fitter.post(fit_regret, self.space, configs, values, maximize, seed, then=fitted)

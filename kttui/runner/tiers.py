@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kttui.best import ranked
 from kttui.spec import Budgets
 
 Params = dict[str, Any]
@@ -46,7 +47,7 @@ class Promotions:
         done = self.promoted.setdefault(tier, set())
         quota = int(len(results) * budgets.promote)
         out = []
-        for _, n, p in sorted(results, key=lambda r: r[0], reverse=self.maximize):
+        for _, n, p in ranked(results, lambda r: r[0], self.maximize):
             if len(done) >= quota:
                 break
             if n not in done:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kttui.metricparse import EpochLog, LineParser
+from kttui.metricsfile import FILE_NAME, epoch_records, read_epoch_log
 from kttui.safetext import sanitize
 from kttui.session import Session, read_json
 from kttui.tail import FileTail, last_lines
@@ -69,18 +69,7 @@ class TrialDetail:
 
 def read_metrics(session: Session, number: int) -> list[dict[str, Any]]:
     """Every epoch record of a trial (metrics.jsonl), with the same policy as the runner."""
-    log = EpochLog("", "maximize")
-    parser = LineParser("jsonl")
-    try:
-        with open(session.trial_dir(number) / "metrics.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                log.feed(parser.parse(line))
-    except OSError:
-        pass
-    rows: list[dict[str, Any]] = [{"epoch": e, **log.epochs[e]} for e in sorted(log.epochs)]
-    if log.final:
-        rows.append({"epoch": "final", **log.final})
-    return rows
+    return epoch_records(read_epoch_log(session.trial_dir(number) / FILE_NAME))
 
 
 def read_series(session: Session, number: int, metric: str) -> list[tuple[int, float]]:

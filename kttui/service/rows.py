@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from kttui.best import maximizing, running_best
 from kttui.metricparse import EpochLog
 from kttui.safetext import sanitize
 
@@ -94,8 +95,7 @@ def trial_row(status: dict[str, Any], log: EpochLog | None = None) -> TrialRow:
         epoch = log.last_epoch
         if series:
             current = series[-1][1]
-            pick = max if log.direction == "maximize" else min
-            best = pick(v for _, v in series)
+            best = running_best([v for _, v in series], maximizing(log.direction))[-1]
     gpus = status.get("gpus") or ()
     return TrialRow(
         number=int(status["number"]),

@@ -4,12 +4,12 @@ a session's frozen spec (its params, log axes, backend, curve names).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kttui import pyktlines
+from kttui.atomicfile import write_text_atomic
 from kttui.service import ServiceError
 from kttui.session import Session
 
@@ -118,9 +118,7 @@ def read_spec_for_edit(path: Path) -> str:
 def save_spec(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.kttui-tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
         raise ServiceError(f"cannot save {path}: {exc.strerror}") from None
 

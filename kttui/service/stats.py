@@ -6,13 +6,15 @@ the report's numbers, so the two can never disagree.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kttui.atomicfile import write_text_atomic
+from kttui.best import ranked
+from kttui.mdtable import md_table, md_value
 from kttui.safetext import format_value, md_code, md_escape
 from kttui.service import ServiceError
 from kttui.service.rows import TrialRow
@@ -53,17 +55,20 @@ def session_stats(
     """
     done = [r for r in rows if r.state == "complete" and r.value is not None]
     out = [f"**Recommendations** ({len(done)} complete of {len(rows)} trials)"]
-    if not done:
-        out.append("\nNo completed trial yet.")
+    # only finite values rank: a NaN/inf trial is never shown as the best config
+    ordered = ranked(sorted(done, key=lambda r: r.number), lambda r: r.value, maximize)
+    if not ordered:
+        out.append(
+            "\nNo completed trial with a finite value yet." if done else "\nNo completed trial yet."
+        )
     else:
-        ordered = sorted(done, key=lambda r: r.value or 0.0, reverse=maximize)
         best = ordered[0]
         value = format_value(best.value)
         out.append(f"\n### Best config: trial {best.number}, {metric} = {value}\n")
         out += [f"- {md_code(k)} = {md_escape(format_value(v))}" for k, v in best.params]
         top = ordered[: max(3, len(ordered) // 10)]
         out.append(f"\n### Per-param values of the top {len(top)} trials\n")
-        out.append("| param | best | top range |\n|---|---|---|")
+        table_rows = []
         for name in param_names(top):
             values = [r.param(name) for r in top if r.param(name) is not None]
             numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -72,10 +77,8 @@ def session_stats(
             else:
                 common = Counter(format_value(v) for v in values).most_common(3)
                 span = ", ".join(f"{v} ×{n}" for v, n in common)
-            out.append(
-                f"| {md_escape(name)} | {md_escape(format_value(best.param(name)))} "
-                f"| {md_escape(span)} |"
-            )
+            table_rows.append([md_escape(name), md_value(best.param(name)), md_escape(span)])
+        out.append(md_table(["param", "best", "top range"], table_rows))
     analysis = None
     if len(done) >= MIN_ANALYSIS_TRIALS:
         try:
@@ -93,11 +96,12 @@ def session_stats(
         out.append("None.")
     else:
         reasons = Counter((r.reason or "unknown").split("\n")[0][:80] for r in failed)
-        out.append("| reason | trials |\n|---|---|")
+        table_rows = []
         for reason, n in reasons.most_common(8):
             numbers = [str(r.number) for r in failed if (r.reason or "unknown")[:80] == reason]
             shown = ", ".join(numbers[:6]) + (" …" if len(numbers) > 6 else "")
-            out.append(f"| {md_escape(reason)} ({n}) | {shown} |")
+            table_rows.append([f"{md_escape(reason)} ({n})", shown])
+        out.append(md_table(["reason", "trials"], table_rows))
     return Stats("\n".join(out) + "\n", analysis)
 
 
@@ -149,9 +153,7 @@ def export_report(session: Session) -> Path:
     text = report_markdown(session)
     path = session.path / "report.md"
     try:
-        tmp = path.with_name(".report.md.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
         raise ServiceError(f"cannot write {path}: {exc.strerror}") from None
     return path

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kttui.best import best as best_trial
+from kttui.best import is_better, maximizing, running_best
 from kttui.heartbeat import describe, silent_for
 from kttui.metricparse import EpochLog, LineParser
+from kttui.metricsfile import FILE_NAME
 from kttui.service.rows import LIVE_STATES, RunnerView, TrialRow, trial_row
 from kttui.session import ACTIVE_STATES, Session, read_json
 from kttui.tail import FileTail
@@ -103,7 +106,7 @@ class SessionWatcher:
 
     @property
     def maximize(self) -> bool:
-        return self.direction != "minimize"
+        return maximizing(self.direction)
 
     def close(self) -> None:
         for tail, _ in self._tails.values():
@@ -152,7 +155,7 @@ class SessionWatcher:
     def _tail(self, number: int) -> tuple[list[tuple[int, float]], EpochLog | None]:
         entry = self._tails.get(number)
         if entry is None:
-            tail = FileTail(self.session.trial_dir(number) / "metrics.jsonl")
+            tail = FileTail(self.session.trial_dir(number) / FILE_NAME)
             entry = (tail, EpochLog(self.metric, self.direction))
             self._tails[number] = entry
         tail, log = entry
@@ -216,12 +219,11 @@ class SessionWatcher:
                 if points and number in self.rows:
                     row = self.rows[number]
                     series = self.series.get(number, [])
-                    pick = max if self.maximize else min
                     updated = dataclasses.replace(
                         row,
                         epoch=max(p[0] for p in series),
                         current=series[-1][1],
-                        best=pick(v for _, v in series),
+                        best=running_best([v for _, v in series], self.maximize)[-1],
                     )
                     self._set_row(updated)
                     delta.rows.append(updated)
@@ -261,22 +263,14 @@ class SessionWatcher:
             self._best = row
 
     def _better(self, row: TrialRow, best: TrialRow | None) -> bool:
-        if row.state != "complete" or row.value is None or not math.isfinite(row.value):
-            return False
-        if best is None or best.value is None:
-            return True
-        return row.value > best.value if self.maximize else row.value < best.value
+        than = best.value if best is not None else None
+        return row.state == "complete" and is_better(row.value, than, self.maximize)
 
     def _find_best(self) -> TrialRow | None:
-        done = [
-            r
-            for r in self.rows.values()
-            if r.state == "complete" and r.value is not None and math.isfinite(r.value)
-        ]
-        if not done:
-            return None
-        key = lambda r: r.value  # noqa: E731
-        return max(done, key=key) if self.maximize else min(done, key=key)
+        done = sorted(
+            (r for r in self.rows.values() if r.state == "complete"), key=lambda r: r.number
+        )
+        return best_trial(done, lambda r: r.value, self.maximize)
 
     def counts(self) -> Counter[str]:
         """Trials per state (kept up to date by :meth:`poll`)."""
