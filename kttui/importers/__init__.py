@@ -19,9 +19,9 @@ import json
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -152,9 +152,12 @@ def write_session(store: Path, imp: Imported) -> Session:
 
 
 def _write(store: Path, imp: Imported) -> Session:
-    tmp = Path(tempfile.mkdtemp(prefix=f".import-{os.getpid()}-", dir=store))
+    # Named first, created inside the ``try``: a signal landing just after mkdtemp's
+    # mkdir (before it returned) left the folder behind. The pid in the name makes it
+    # ours (sweep_stale removes those of dead pids), so removing it on any exit is safe.
+    tmp = store / f".import-{os.getpid()}-{secrets.token_hex(6)}"
     try:
-        os.chmod(tmp, 0o700)
+        tmp.mkdir(mode=0o700)
         _write_trials(tmp, imp.trials)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         info = {
