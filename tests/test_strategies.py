@@ -143,7 +143,9 @@ def test_asha_prunes_the_worse_curve_and_keeps_the_better(tmp_path: Path, store:
         tmp_path,
         store,
         space={"x": {"type": "categorical", "choices": [0.5, 0.6, 0.1, 0.9]}},
-        fixed={"epochs": 8, "epoch_s": 0.03},
+        # epochs long enough that the verdict (from the prune worker) lands before the
+        # trial could finish on its own, even on a loaded machine
+        fixed={"epochs": 8, "epoch_s": 0.3},
         strategy={"sampler": "list", "configs": [{"x": 0.5}, {"x": 0.6}, {"x": 0.1}, {"x": 0.9}]},
         pruner={"type": "asha", "min_epochs": 1, "reduction_factor": 2},
         resources={"backend": "local", "cpu_slots": 1},
