@@ -234,7 +234,7 @@ class Backend(ABC):
     def release(self, handle: Handle) -> None:  # noqa: B027 - optional hook
         """Forget a finished trial and free its slot."""
 
-    def cleanup(self, session_id: str, numbers: Sequence[int] | None = None) -> int:
+    def cleanup(self, session_key: str, numbers: Sequence[int] | None = None) -> int:
         """Kill what is left of trials a previous runner started; return how many processes."""
         return 0
 

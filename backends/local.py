@@ -293,11 +293,11 @@ class LocalBackend(Backend):
             self._free.append(job.slot)
             self._free.sort(key=self.slots.index)
 
-    def cleanup(self, session_id: str, numbers: Sequence[int] | None = None) -> int:
+    def cleanup(self, session_key: str, numbers: Sequence[int] | None = None) -> int:
         if numbers is None:
-            pids = proctree.find_processes(prefix=f"{session_id}:")
+            pids = proctree.find_processes(prefix=f"{session_key}:")
         else:
-            pids = proctree.find_processes(tokens=[f"{session_id}:{n}" for n in numbers])
+            pids = proctree.find_processes(tokens=[f"{session_key}:{n}" for n in numbers])
         return proctree.kill_now(pids)
 
 

@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import re
+import secrets
 import socket
 import time
 from collections.abc import Iterator
@@ -99,6 +100,9 @@ def pid_alive(pid: int, start_time: int | None = None) -> bool:
     if stat is not None and stat.state in ("Z", "X"):
         return False  # a zombie has finished
     return start_time is None or (stat is not None and stat.start_time == start_time)
+
+
+_trial_keys: dict[Path, str] = {}  # a session's key never changes once written
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ class Session:
                 "baseline": spec.baseline.model_dump() if spec.baseline else None,
                 "target": spec.target,
                 "kind": "sweep",
+                "trial_key": f"{session.id}.{secrets.token_hex(4)}",
                 **(extra or {}),
             },
         )
@@ -220,6 +225,22 @@ class Session:
     def info(self) -> dict[str, Any]:
         data = read_json(self.info_path)
         return data if isinstance(data, dict) else {}
+
+    @property
+    def trial_key(self) -> str:
+        """What names this session's trial processes and jobs (their token is ``<key>:<n>``).
+
+        Ids are second-resolution stamps, so two stores can hold the same id: a random
+        part keeps ``kill`` and cleanup away from another store's trials. Sessions made
+        before the key existed keep their id as key, so their running trials still match.
+        """
+        key = _trial_keys.get(self.path)
+        if key is None:
+            key = self.info().get("trial_key")
+            if not isinstance(key, str) or not key:
+                return self.id
+            _trial_keys[self.path] = key
+        return key
 
     def storage_url(self) -> str:
         """The real storage URL (the password, if any, comes from the environment)."""

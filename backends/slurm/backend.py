@@ -156,12 +156,12 @@ class SlurmBackend(Backend):
     def submit(self, request: TrialRequest) -> Handle:
         if not request.argv:
             raise BackendError("cannot start trial: empty command")
-        session_id, _ = split_token(request.token)
-        name = job_name(session_id, request.number)
+        session_key, _ = split_token(request.token)
+        name = job_name(session_key, request.number)
         gpus = self.gpus_per_trial()
         if self.fs_check is None:
             self.fs_check = self.check_session_dir(request.trial_dir)
-        script = render_script(request, self.options, name, gpus, session_id)
+        script = render_script(request, self.options, name, gpus, session_key)
         path, exit_file = write_script(request.trial_dir, script)
         res = self._run(
             ["sbatch", "--parsable", *self.options.sbatch_args, str(path)], sbatch_environment()
@@ -243,8 +243,8 @@ class SlurmBackend(Backend):
         """
         if handle.job_id in self._jobs:
             return True
-        session_id, number = split_token(handle.token)
-        name = str(handle.data.get("job_name") or job_name(session_id, number))
+        session_key, number = split_token(handle.token)
+        name = str(handle.data.get("job_name") or job_name(session_key, number))
         trial_dir = handle.data.get("trial_dir")
         exit_path = handle.data.get("exit_file") or (
             str(Path(trial_dir) / EXIT_FILE) if trial_dir else None
@@ -281,13 +281,13 @@ class SlurmBackend(Backend):
             self._user_rows, self._user_at = parse_squeue(res.stdout), now
         return self._user_rows
 
-    def cleanup(self, session_id: str, numbers: Sequence[int] | None = None) -> int:
+    def cleanup(self, session_key: str, numbers: Sequence[int] | None = None) -> int:
         """Cancel the jobs of a session (or of some of its trials) still in the queue."""
         res = self._run(["squeue", "-h", "--me", "-o", SQUEUE_FORMAT])
         if res.returncode != 0:
             raise BackendError(f"squeue failed: {res.stderr.strip()}")
-        prefix = job_name(session_id, 0)[:-1]
-        wanted = None if numbers is None else {job_name(session_id, n) for n in numbers}
+        prefix = job_name(session_key, 0)[:-1]
+        wanted = None if numbers is None else {job_name(session_key, n) for n in numbers}
         ids = []
         for row_id, row in parse_squeue(res.stdout).items():
             if row.state in FINAL_STATES:

@@ -57,13 +57,13 @@ def sbatch_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
     return {k: v for k, v in source.items() if _SBATCH_ENV.match(k)}
 
 
-def job_name(session_id: str, number: int) -> str:
-    """``kttui-<session>-<n>``, with characters SLURM or a shell might mind replaced."""
-    return _JOB_NAME_UNSAFE.sub("_", f"{JOB_PREFIX}-{session_id}-{number}")
+def job_name(session_key: str, number: int) -> str:
+    """``kttui-<session key>-<n>``, with characters SLURM or a shell might mind replaced."""
+    return _JOB_NAME_UNSAFE.sub("_", f"{JOB_PREFIX}-{session_key}-{number}")
 
 
 def split_token(token: str) -> tuple[str, int]:
-    """(session id, trial number) of a trial token ``<session>:<n>``."""
+    """(session key, trial number) of a trial token ``<session key>:<n>`` (Session.trial_key)."""
     session, _, number = token.rpartition(":")
     return session, int(number)
 
@@ -154,7 +154,7 @@ _kttui_end "$_kttui_rc"
 
 
 def render_script(
-    request: TrialRequest, options: SlurmOptions, name: str, gpus: int, session_id: str
+    request: TrialRequest, options: SlurmOptions, name: str, gpus: int, session_key: str
 ) -> str:
     """The batch script of one trial (pure: a function of its arguments)."""
     q = shlex.quote
@@ -164,7 +164,7 @@ def render_script(
         extra = shlex.join(options.sbatch_args)
         lines.append(f"# extra sbatch arguments (on the command line): {extra}")
     lines += [
-        f"# kttui trial {request.number} of session {session_id}",
+        f"# kttui trial {request.number} of session {session_key}",
         f"# resubmit by hand: sbatch {q(str(request.trial_dir / SCRIPT_NAME))}",
         "# sbatch ran with a minimal environment (PATH, HOME, USER, ...): the lines below",
         "# are the trial's environment.",

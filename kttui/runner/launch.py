@@ -215,7 +215,7 @@ class LaunchMixin(RunnerBase):
             trial_dir=tdir,
             stdout=tdir / "stdout.log",
             stderr=tdir / "stderr.log",
-            token=f"{self.session.id}:{number}",
+            token=f"{self.session.trial_key}:{number}",
         )
 
     def _tell_fail(
