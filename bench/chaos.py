@@ -128,7 +128,7 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
     for n in session.trial_numbers():  # every trial directory is a launch
         params = (session.trial_dir(n) / "params.json").read_text()
         launched[params] = launched.get(params, 0) + 1
-    orphans = proctree.find_processes(prefix=f"{session.id}:")
+    orphans = proctree.find_processes(prefix=f"{session.trial_key}:")
     return {
         "killed": killed,
         "complete": len(complete),

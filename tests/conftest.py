@@ -139,4 +139,4 @@ def store(tmp_path: Path) -> Iterator[Path]:
         if session.runner_alive():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(info["pid"]), signal.SIGKILL)
-        proctree.kill_now(proctree.find_processes(prefix=f"{session.id}:"))
+        proctree.kill_now(proctree.find_processes(prefix=f"{session.trial_key}:"))
