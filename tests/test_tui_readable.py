@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from textual.app import App, ComposeResult
 
+from kttui.service.logs import LogLine
 from kttui.tui.app import KttuiApp
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.widgets.charts import ChartPane
@@ -164,3 +165,31 @@ async def test_chart_keys_pair_view_and_legend(tmp_path: Path) -> None:
         assert screen.chart_kind == "importance"
         text = str(chart.query_one("#chart-text").render())
         assert text.startswith("importance: fANOVA") and "epochs" not in text  # never varied
+
+
+class LogApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LogPane()
+
+
+@sync
+async def test_the_no_output_note_gives_way_to_the_first_line() -> None:
+    """A trial that writes later must not show "(no output yet)" above its output."""
+    app = LogApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        log = app.query_one(LogPane)
+        log.show_trial(3)
+        log.show_empty()
+        await pilot.pause()
+        assert [strip.text for strip in log.lines] == ["(no output yet)"]
+        log.add([LogLine("out", "epoch 1"), LogLine("err", "warning")])
+        await pilot.pause()
+        assert [strip.text.rstrip() for strip in log.lines] == ["epoch 1", "err│ warning"]
+        log.toggle_wrap()  # re-laid out from the kept lines, still without the note
+        await pilot.pause()
+        assert [strip.text.rstrip() for strip in log.lines] == ["epoch 1", "err│ warning"]
+        log.show_trial(4)
+        log.show_empty()
+        log.toggle_wrap()
+        await pilot.pause()
+        assert [strip.text for strip in log.lines] == ["(no output yet)"]

@@ -25,6 +25,15 @@ pytestmark = [
 ROW = re.compile(r"^\s*(\d+)\s+running\s+(\d+)\s", re.M)
 
 
+def terminal_env() -> dict[str, str]:
+    """The test's environment without COLUMNS and LINES.
+
+    pytest's process has them (80x24); the tmux server would hand them to every pane,
+    and Textual believes them over the terminal, so a 200x50 pane drew an 80x24 app.
+    """
+    return {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
+
 class Tmux:
     def __init__(self, socket: str) -> None:
         self.socket = socket
@@ -35,6 +44,7 @@ class Tmux:
             capture_output=True,
             text=True,
             timeout=20,
+            env=terminal_env(),
         )
         return out.stdout
 
@@ -114,3 +124,10 @@ def test_attach_in_tmux_survives_the_terminal(tmux: Tmux, store: Path, tmp_path:
     assert session.runner_alive()
     kttui("shutdown", session.id, "--sessions-dir", str(store))
     wait_for(lambda: not session.runner_alive(), timeout=30)
+
+
+def test_a_pane_gives_programs_its_own_size(tmux: Tmux) -> None:
+    """The size tests ask for is the size the console sees (not pytest's COLUMNS/LINES)."""
+    probe = "import shutil, time; print('size', *shutil.get_terminal_size()); time.sleep(30)"
+    tmux("new-session", "-d", "-x", "200", "-y", "50", f"{sys.executable} -c {probe!r}")
+    assert wait_for(lambda: "size 200 50" in tmux.screen(), timeout=30)

@@ -143,6 +143,7 @@ def _reference_lines(spec: Any, refs: dict[str, float]) -> dict[str, Any]:
         extra["baseline"] = {"value": refs["baseline_auc"], "params": None, "label": label}
     if spec.target is None and "oracle_auc" in refs:
         extra["target"] = refs["oracle_auc"]
+        extra["target_label"] = "oracle"
     return extra
 
 
@@ -170,12 +171,20 @@ def best_test_auc(session: Any) -> tuple[int, float] | None:
 
 
 def _print_demo_result(session: Any, refs: dict[str, float]) -> None:
+    # quitting the console leaves the detached runner going: say so, and how to come back
+    going = session.runner_alive()
+    if going:
+        print(
+            f"the sweep goes on in the background: `kttui attach {session.id}` to watch it, "
+            f"`kttui stop {session.id}` to stop it"
+        )
     found = best_test_auc(session)
     if found is None:
-        print("no trial finished: see `kttui status` and the trials' stderr.log")
+        if not going:
+            print("no trial finished: see `kttui status` and the trials' stderr.log")
         return
     trial, auc = found
     print(
-        f"best trial {trial}: test AUC {auc:.4f} "
+        f"best trial {'so far ' if going else ''}{trial}: test AUC {auc:.4f} "
         f"(trivial baseline {refs['baseline_auc']:.4f}, oracle {refs.get('oracle_auc', 0):.4f})"
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -114,6 +113,7 @@ class DashboardScreen(DashboardView):
             baseline=self.baseline,
             target=self.target,
             baseline_label=str((info.get("baseline") or {}).get("label") or "baseline"),
+            target_label=str(info.get("target_label") or "target"),
             params=self.params,
             log_params=log_params(session),
         )
@@ -249,7 +249,7 @@ class DashboardScreen(DashboardView):
         if message.number == log.trial:
             log.add(message.lines)
             if message.reset and not message.lines and message.number is not None:
-                log.write(Text("(no output yet)", style="dim"))
+                log.show_empty()
 
     @guarded("chart")
     def on_curve_loaded(self, message: CurveLoaded) -> None:

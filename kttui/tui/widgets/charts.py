@@ -96,6 +96,7 @@ class ChartData:
     baseline: float | None = None
     target: float | None = None
     baseline_label: str = "baseline"
+    target_label: str = "target"
     params: Sequence[str] = ()
     log_params: frozenset[str] = frozenset()
     top_k: int = TOP_K
@@ -231,7 +232,7 @@ class ChartPane(Vertical):
     def _references(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
         """Baseline and target as thin grey lines, drawn first so data is drawn over them."""
         out = []
-        for name, value in ((data.baseline_label, data.baseline), ("target", data.target)):
+        for name, value in ((data.baseline_label, data.baseline), (data.target_label, data.target)):
             if value is not None and clean_series([(0, value)])[0]:
                 plt.hline(value, color=REFERENCE_COLOUR[0])
                 out.append((f"┈ {name} {format_value(value)}", REFERENCE_COLOUR[1]))

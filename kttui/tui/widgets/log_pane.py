@@ -37,6 +37,7 @@ class LogPane(RichLog):
         )
         self.trial: int | None = None
         self._lines: deque[Text] = deque(maxlen=MAX_LINES)
+        self._placeholder = False  # a dim note stands in for output not written yet
 
     def title(self) -> str:
         return log_title(self.trial, self.wrap)
@@ -45,11 +46,25 @@ class LogPane(RichLog):
         self.trial = number
         self.clear()
         self._lines.clear()
+        self._placeholder = False
         if number is None:
-            self.write(Text("no trial selected", style="dim"))
+            self._note("no trial selected")
+
+    def show_empty(self) -> None:
+        """Say the trial has written nothing yet; its first line replaces the note."""
+        if not self._lines:
+            self.clear()
+            self._note("(no output yet)")
+
+    def _note(self, text: str) -> None:
+        self.write(Text(text, style="dim"))
+        self._placeholder = True
 
     def add(self, lines: Iterable[LogLine]) -> None:
         for line in lines:
+            if self._placeholder:
+                self.clear()
+                self._placeholder = False
             if line.stream == "err":
                 text = Text.assemble(("err│ ", "red"), (line.text, ""))
             else:
@@ -61,7 +76,8 @@ class LogPane(RichLog):
         """Wrap long lines, or stop wrapping them (sideways scroll); the tail stays in view."""
         self.wrap = not self.wrap
         self.clear()
+        self._placeholder = False
         for text in self._lines:
             self.write(text)
-        if not self._lines and self.trial is None:
-            self.write(Text("no trial selected", style="dim"))
+        if not self._lines:
+            self._note("no trial selected" if self.trial is None else "(no output yet)")
