@@ -54,7 +54,8 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
         hold_password()  # no trial inherits it
         # The study and we share one (cached) storage object, so our writes and
         # Optuna's never disagree.
-        self.storage = optuna.storages.get_storage(open_storage(url))
+        checked = None if self.spec.storage else self.session.schema_path  # ours alone
+        self.storage = optuna.storages.get_storage(open_storage(url, checked))
         self.study = optuna.create_study(
             storage=self.storage,
             study_name=self.spec.name,
@@ -126,6 +127,9 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
                 "runner_start", pid=os.getpid(), resume=resume, slots=self.backend.total_slots()
             )
             self._write_runner()
+            # the free slots' configs are asked for first: on a resume, the worker's queue
+            # then holds the tells of the trials that ended while no runner ran
+            self._launch()
             await self._loop()
         except (BackendError, SocketPathError) as exc:
             self.state, self.reason, code = "stopped", str(exc), 1
