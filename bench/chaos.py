@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
     killed = 0
     gaps = []  # kill -> the resumed runner reports running
     cpu: list[float] = []  # the resumed runner's CPU time by then (load-independent)
+    steps: list[dict[str, float]] = []  # where the time from kill to first launch goes
     for moment in moments:
         time.sleep(max(0.0, moment - (time.monotonic() - t0)))
         info = session.runner() or {}
@@ -110,23 +112,46 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
             break  # finished before this moment came
         os.kill(int(info["pid"]), 9)
         killed += 1
-        t_kill = time.monotonic()
+        t_kill, kill_at = time.monotonic(), time.time()
         deadline = time.monotonic() + 5
         while session.state() != "crashed" and time.monotonic() < deadline:
             time.sleep(0.01)
+        seen, cli_at = time.monotonic(), time.time()
+        cli_cpu = children_cpu()
         proc = kttui("resume", session.id, "--sessions-dir", str(store))
         if proc.returncode != 0:
             raise SystemExit(f"resume failed: {proc.stderr}")
         gaps.append(time.monotonic() - t_kill)
-        cpu.append(cpu_s(int((session.runner() or {}).get("pid") or 0)))
+        pid = int((session.runner() or {}).get("pid") or 0)
+        cpu.append(cpu_s(pid))
+        step = {
+            "detect": seen - t_kill,
+            "cli": time.monotonic() - seen,
+            "cli_cpu": children_cpu() - cli_cpu,
+            "spawn": proc_started(pid) - cli_at,
+        }
+        for event in session.events():  # the runner's own count, exact under any load
+            if event.get("event") == "runner_start" and event.get("pid") == pid:
+                step["cpu_running"] = float(event.get("cpu") or 0)
+        launch = first_launch(session, kill_at, pid)
+        if launch is not None:
+            step.update(
+                first=launch[0] - proc_started(pid),
+                kill_to_first=launch[0] - kill_at,
+                cpu_first=launch[1],
+            )
+        steps.append(step)
     wait_state(session, ("finished", "stopped"))
     wall = time.monotonic() - t0
     study = optuna.load_study(study_name="chaos", storage=f"sqlite:///{session.db_path}")
     used = [t for t in study.trials if not t.user_attrs.get("kttui:unused")]
     complete = [t for t in used if t.state.name == "COMPLETE"]
     launched: dict[str, int] = {}
-    for n in session.trial_numbers():  # every trial directory is a launch
-        params = (session.trial_dir(n) / "params.json").read_text()
+    for n in session.trial_numbers():  # every trial directory with its params is a launch
+        try:  # (none: the runner was killed between making the directory and writing them)
+            params = (session.trial_dir(n) / "params.json").read_text()
+        except FileNotFoundError:
+            continue
         launched[params] = launched.get(params, 0) + 1
     orphans = proctree.find_processes(prefix=f"{session.trial_key}:")
     return {
@@ -138,7 +163,41 @@ def chaos(root: Path, calm_wall: float, kills: int, rng: random.Random) -> dict[
         "wall": wall,
         "gap": statistics.mean(gaps) if gaps else 0.0,
         "cpu": statistics.mean(cpu) if cpu else 0.0,
+        "steps": steps,
     }
+
+
+def first_launch(session: Session, after: float, pid: int) -> tuple[float, float] | None:
+    """(When, the runner's CPU seconds by then) of the first launch after ``after``.
+
+    The CPU is sampled when the event is seen (polled every 5 ms); None when the
+    resumed runner launched nothing within 10 s (the budget was all launched).
+    """
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and session.state() in ("running", "starting"):
+        for event in session.events():
+            if event.get("event") == "launch" and float(event.get("ts") or 0) > after:
+                return float(event["ts"]), cpu_s(pid)
+        time.sleep(0.005)
+    return None
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's waited-for children (the `kttui resume` commands)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def proc_started(pid: int) -> float:
+    """When a process started (seconds since the epoch, 10 ms resolution; 0 when gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+    except (OSError, IndexError, ValueError, StopIteration):
+        return 0.0
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_s(pid: int) -> float:
@@ -187,6 +246,29 @@ def latency(root: Path, trials: int, interval: float) -> list[float]:
     return times
 
 
+def print_steps(steps: list[dict[str, float]]) -> None:
+    """Where the time from a kill to the resumed runner's first launch goes (averages)."""
+    if not steps:
+        return
+
+    def mean(key: str) -> str:
+        values = [s[key] for s in steps if key in s]
+        return f"{statistics.mean(values):.2f}" if values else "-"
+
+    print(
+        f"    kill -> seen crashed {mean('detect')} s; `kttui resume` {mean('cli')} s wall "
+        f"(its own CPU {mean('cli_cpu')} s; it starts the runner after {mean('spawn')} s)"
+    )
+    print(
+        f"    runner process start -> first launch {mean('first')} s wall; "
+        f"kill -> first launch {mean('kill_to_first')} s"
+    )
+    print(
+        f"    runner CPU: {mean('cpu_running')} s when it says running, "
+        f"{mean('cpu_first')} s at its first launch (sampled: an upper bound under load)"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--kills", type=int, default=5)
@@ -206,6 +288,7 @@ def main() -> None:
         f"(kill to resumed runner running: {result['gap']:.1f} s on average; "
         f"the resumed runner's CPU time by then: {result['cpu']:.2f} s)"
     )
+    print_steps(result["steps"])
     print(f"  COMPLETE: {result['complete']}/24 (goal 24); other: {result['states']}")
     print(f"  configs evaluated twice: {result['twice']} (goal 0)")
     print(f"  orphan processes: {result['orphans']} (goal 0)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import gc
 import os
 import signal
 import subprocess
@@ -107,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--lock-fd", type=int, default=None)
     args = parser.parse_args(argv)
+    # Start-up allocates about a million objects (Optuna, SQLAlchemy, pydantic) that all
+    # live: the cyclic collector would walk them again and again for nothing. The runner
+    # freezes them and turns it back on once it launches (kttui.runner.loop).
+    gc.disable()
     from kttui.runner import Runner
 
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack to the log

@@ -5,6 +5,7 @@ Layout of ``<store>/<session-id>/`` (directories 0700)::
     spec.yaml        the spec as launched (frozen copy of the user's text)
     session.json     id, name, created, objective, storage URL (password removed)
     study.db         Optuna's SQLite storage (default); optuna-dashboard opens it
+    study-schema.json  the Optuna version and schema revision a runner checked study.db at
     runner.json      pid, host, socket, started, state of the runner
     runner.log       the detached runner's own output
     events.jsonl     launch/finish/prune/fail/kill/... with timestamps
@@ -125,6 +126,10 @@ class Session:
     @property
     def db_path(self) -> Path:
         return self.path / "study.db"
+
+    @property
+    def schema_path(self) -> Path:
+        return self.path / "study-schema.json"
 
     @property
     def runner_path(self) -> Path:

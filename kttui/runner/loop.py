@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -54,7 +55,8 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
         hold_password()  # no trial inherits it
         # The study and we share one (cached) storage object, so our writes and
         # Optuna's never disagree.
-        self.storage = optuna.storages.get_storage(open_storage(url))
+        checked = None if self.spec.storage else self.session.schema_path  # ours alone
+        self.storage = optuna.storages.get_storage(open_storage(url, checked))
         self.study = optuna.create_study(
             storage=self.storage,
             study_name=self.spec.name,
@@ -123,9 +125,20 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
             await self._serve()
             self.state = "running"
             self.session.append_event(
-                "runner_start", pid=os.getpid(), resume=resume, slots=self.backend.total_slots()
+                "runner_start",
+                pid=os.getpid(),
+                resume=resume,
+                slots=self.backend.total_slots(),
+                cpu=round(time.process_time(), 3),  # what starting cost (bench/chaos.py)
             )
             self._write_runner()
+            # the free slots' configs are asked for first: on a resume, the worker's queue
+            # then holds the tells of the trials that ended while no runner ran
+            if self._disk_ok():
+                self._launch()
+            if not gc.isenabled():  # (kttui.daemon) start-up's objects live: never walk them
+                gc.freeze()
+                gc.enable()
             await self._loop()
         except (BackendError, SocketPathError) as exc:
             self.state, self.reason, code = "stopped", str(exc), 1

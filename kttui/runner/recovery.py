@@ -7,8 +7,10 @@ failed and maybe retried, and the budget, promotions and stop rules continue whe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import os
 import time
 from dataclasses import replace
 
@@ -23,7 +25,7 @@ from kttui.metricparse import EpochLog
 from kttui.metricsfile import FILE_NAME, read_epoch_log
 from kttui.runner.state import Running
 from kttui.runner.stoprules import StopRulesMixin
-from kttui.session import now_iso
+from kttui.session import now_iso, pid_alive
 from kttui.tail import FileTail
 from kttui.trialmeta import TrialMeta
 
@@ -65,6 +67,10 @@ class RecoveryMixin(StopRulesMixin):
             self._maybe_retry(t.number, t.params, meta.attempt or 0, meta.identity())
         self._last_heartbeat = 0.0
         self._heartbeat()  # reattached trials are alive, whatever their last heartbeat says
+        self.worker.post(self._fail_stale)  # after that beat; launching need not wait for it
+
+    def _fail_stale(self) -> None:
+        """(On the worker) trials of other runners of a shared study whose heartbeat stopped."""
         with contextlib.suppress(Exception):
             optuna.storages.fail_stale_trials(self.study)
 
@@ -125,7 +131,30 @@ class RecoveryMixin(StopRulesMixin):
             counted=bool(status.get("counted") or meta.counted),
         )
         self.session.append_event("reattach", trial=t.number, job=handle.job_id)
+        self._watch_exit(handle)
         return True
+
+    def _watch_exit(self, handle: Handle) -> None:
+        """A reattached trial is no child of ours (no SIGCHLD): its pidfd wakes the loop when
+        it ends, so its slot gets the next trial at once rather than at the next tick."""
+        pid = handle.data.get("pid")
+        if not isinstance(pid, int) or not hasattr(os, "pidfd_open"):
+            return  # (a scheduler's job, or no pidfd here: the loop's tick finds its end)
+        try:
+            fd = os.pidfd_open(pid)
+            loop = asyncio.get_running_loop()
+        except (OSError, RuntimeError):
+            return
+        if not pid_alive(pid, handle.data.get("pid_start")):
+            os.close(fd)  # ended, or the pid is another process's by now: nothing to wait for
+            return
+
+        def ended() -> None:
+            loop.remove_reader(fd)
+            os.close(fd)
+            self.wake.set()
+
+        loop.add_reader(fd, ended)
 
     def _count(self) -> None:
         """Pick up where the study is: the budget used, promotions made, stop rules' progress."""
