@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -164,5 +166,14 @@ def test_status_answers_while_the_loop_is_held_and_commands_wait_for_it(
     wait_for(lambda: [e["cmd"] for e in session.events() if e["event"] == "expired"] == ["pause"])
     assert [e["state"] for e in session.events() if e["event"] == "pause"] == ["paused"]
     assert request(session, "status")["state"] == "paused"
+    sock_path = str(session.runner()["socket"])  # type: ignore[index]
+    for hostile in (b"garbage\n", b"[1, 2]\n", b'{"cmd": "kill"}\n', b'{"cmd": 7}\n', b"\xff\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(sock_path)
+            sock.sendall(hostile)
+            reply = json.loads(sock.makefile("rb").readline())
+        assert reply["ok"] is False and reply["error"], (hostile, reply)
+    assert request(session, "status")["state"] == "paused"  # and the runner carries on
     assert kttui("shutdown", session.id, "--sessions-dir", str(store)).returncode == 0
     wait_for(lambda: session.state() == "stopped", timeout=20)

@@ -165,6 +165,8 @@ class CommandServer:
                 return future.result()
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return {"ok": False, "error": f"bad request: {exc}"}
+        except Exception as exc:  # the command failed on the loop: say so, never hang up
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
     def _on_loop(self, fn: Callable[[], None]) -> bool:
         try:
