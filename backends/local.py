@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from kttui.backends import proctree, trialexit
@@ -39,6 +40,8 @@ from kttui.backends.gpus import detect_gpus
 from kttui.backends.trialexit import read_record
 
 EXIT_FILE = "exit.json"
+#: Orphans re-parented to the runner are reaped at most this often (a scan of /proc).
+REAP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class _Job:
     slot: Slot | None  # None: it had ended before we reattached; its slot is free
     kill_at: float | None = None
     status: JobStatus | None = None
+    sweep: Future[None] | None = None  # the leader ended: what it left is being killed
 
     @property
     def pid(self) -> int:
@@ -141,6 +145,11 @@ class LocalBackend(Backend):
         self.slots = plan_slots(config, self._gpus, os.cpu_count() or 1)
         self._free: list[Slot] = list(self.slots)
         self._jobs: dict[str, _Job] = {}
+        # Scanning /proc for what an ended trial left behind reads every process's files:
+        # tens of ms, more while other threads hold the GIL; off the caller's (the
+        # runner's loop's) thread. A trial is reported done once its sweep is over.
+        self._sweeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kttui-sweep")
+        self._reaped = 0.0
 
     def adopt_process(self) -> None:
         """Orphaned trial descendants are re-parented to the runner, which reaps them (Linux)."""
@@ -227,10 +236,15 @@ class LocalBackend(Backend):
                     out[handle.job_id] = JobStatus("running")
                     continue
                 # The leader is gone: nothing of the trial may outlive it.
-                self._signal_tree(job, signal.SIGKILL)
+                job.sweep = self._sweeper.submit(self._signal_tree, job, signal.SIGKILL)
                 job.status = ended
+            if job.sweep is not None and not job.sweep.done():
+                out[handle.job_id] = JobStatus("running")
+                continue
             out[handle.job_id] = job.status
-        proctree.reap_zombie_children(exclude=[j.pid for j in self._jobs.values()])
+        if now - self._reaped >= REAP_S:
+            self._reaped = now
+            proctree.reap_zombie_children(exclude=[j.pid for j in self._jobs.values()])
         return out
 
     def _ended(self, job: _Job) -> JobStatus | None:
@@ -299,6 +313,9 @@ class LocalBackend(Backend):
         else:
             pids = proctree.find_processes(tokens=[f"{session_key}:{n}" for n in numbers])
         return proctree.kill_now(pids)
+
+    def close(self) -> None:
+        self._sweeper.shutdown(wait=True)
 
 
 BACKEND = LocalBackend

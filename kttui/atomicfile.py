@@ -43,11 +43,15 @@ def _create(path: Path) -> tuple[int, Path]:
 
 
 @contextlib.contextmanager
-def replacing(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+def replacing(path: Path, *, binary: bool = False, durable: bool = True) -> Iterator[IO[Any]]:
     """A file to write ``path``'s new content into; it becomes ``path`` when the block ends.
 
     If the block raises (or the write, fsync or rename fails), ``path`` is left as
-    it was and the temporary file is removed.
+    it was and the temporary file is removed. ``durable=False`` skips the fsync
+    (tens of ms on a busy disk) for a file rewritten every few seconds whose next
+    version supersedes it (a running trial's status, the runner's heartbeat):
+    readers and a killed process still see old or new whole; only an OS crash
+    could leave it empty.
     """
     path = Path(path)
     fd, tmp = _create(path)
@@ -56,7 +60,8 @@ def replacing(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
         with fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -64,9 +69,9 @@ def replacing(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
         raise
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     """Replace ``path`` with ``text`` (UTF-8)."""
-    with replacing(path) as fh:
+    with replacing(path, durable=durable) as fh:
         fh.write(text)
 
 
@@ -76,11 +81,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def write_json_atomic(path: Path, data: Any, *, indent: int | None = 1) -> None:
+def write_json_atomic(
+    path: Path, data: Any, *, indent: int | None = 1, durable: bool = True
+) -> None:
     """Replace ``path`` with ``data`` as JSON and a final newline (unknown types as str).
 
     The text is built before the file is opened, so data that cannot be encoded
     raises without touching the disk.
     """
     text = json.dumps(data, indent=indent, default=str) + "\n"
-    write_text_atomic(path, text)
+    write_text_atomic(path, text, durable=durable)

@@ -332,8 +332,15 @@ class Session:
     def write_runner(self, data: dict[str, Any]) -> None:
         write_json_atomic(self.runner_path, data)
 
-    def write_trial_status(self, number: int, data: dict[str, Any]) -> None:
-        pending.write_json(self.trial_dir(number) / "status.json", data, write_json_atomic)
+    def write_trial_status(
+        self, number: int, data: dict[str, Any], *, durable: bool = True
+    ) -> None:
+        """``durable=False``: no fsync, for a status the next write supersedes (atomicfile)."""
+
+        def write(path: Path, value: Any) -> None:
+            write_json_atomic(path, value, durable=durable)
+
+        pending.write_json(self.trial_dir(number) / "status.json", data, write)
 
 
 @functools.lru_cache(maxsize=4)

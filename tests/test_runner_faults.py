@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from kttui.control import ControlError, request
 from kttui.heartbeat import STALE_S
+from kttui.runner.loop import HOLD_ENV
 from kttui.session import Session
 from tests.conftest import kttui, pid_alive, wait_for, write_spec
 from tests.runner_helpers import only_session, study_of
@@ -122,5 +126,54 @@ def test_a_stuck_runner_is_reported_and_a_timed_out_command_never_applied(
     assert session.state() == "running"
     assert not [e for e in session.events() if e["event"] == "pause"]
     assert request(session, "pause")["state"] == "paused"  # a live command still works
+    assert kttui("shutdown", session.id, "--sessions-dir", str(store)).returncode == 0
+    wait_for(lambda: session.state() == "stopped", timeout=20)
+
+
+def test_status_answers_while_the_loop_is_held_and_commands_wait_for_it(
+    tmp_path: Path, store: Path
+) -> None:
+    """`status` comes from the socket's own threads; state changes still go through the loop."""
+    spec = write_spec(
+        tmp_path / "s.yaml",
+        fixed={"epochs": 200, "epoch_s": 0.1},
+        strategy={"sampler": "random", "n_trials": 2},
+        resources={"backend": "local", "cpu_slots": 2, "kill_grace_s": 1},
+    )
+    hold = tmp_path / "hold"
+    env = {HOLD_ENV: str(hold)}
+    assert kttui("run", str(spec), "--sessions-dir", str(store), env=env).returncode == 0
+    session = only_session(store)
+    wait_for(lambda: len(request(session, "status")["running"]) == 2)
+    hold.touch()
+    wait_for(lambda: Path(f"{hold}.held").exists())  # the loop is held from here on
+    try:
+        status = request(session, "status", timeout=30)
+        assert status["state"] == "running" and len(status["running"]) == 2
+        with pytest.raises(ControlError):  # the client gives up: it must never be applied
+            request(session, "pause", timeout=0.5)
+        answers: list[dict[str, object]] = []
+        patient = threading.Thread(
+            target=lambda: answers.append(request(session, "pause", timeout=120))
+        )
+        patient.start()
+        wait_for(lambda: request(session, "status")["state"] == "running")
+        assert patient.is_alive() and not answers  # answered only once the loop applied it
+    finally:
+        hold.unlink()
+    patient.join(60)
+    assert answers and answers[0]["state"] == "paused"  # applied, then answered
+    wait_for(lambda: [e["cmd"] for e in session.events() if e["event"] == "expired"] == ["pause"])
+    assert [e["state"] for e in session.events() if e["event"] == "pause"] == ["paused"]
+    assert request(session, "status")["state"] == "paused"
+    sock_path = str(session.runner()["socket"])  # type: ignore[index]
+    for hostile in (b"garbage\n", b"[1, 2]\n", b'{"cmd": "kill"}\n', b'{"cmd": 7}\n', b"\xff\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(sock_path)
+            sock.sendall(hostile)
+            reply = json.loads(sock.makefile("rb").readline())
+        assert reply["ok"] is False and reply["error"], (hostile, reply)
+    assert request(session, "status")["state"] == "paused"  # and the runner carries on
     assert kttui("shutdown", session.id, "--sessions-dir", str(store)).returncode == 0
     wait_for(lambda: session.state() == "stopped", timeout=20)

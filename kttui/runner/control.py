@@ -7,14 +7,12 @@ is refused, since the client has already told its user that it failed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
 import time
 from typing import Any
 
+from kttui.runner.sockserve import CommandServer
 from kttui.runner.state import RunnerBase
-from kttui.sockpath import prepare, same_user
+from kttui.sockpath import prepare
 from kttui.space import Infeasible
 from kttui.specload import check_config
 from kttui.trialmeta import TrialMeta
@@ -22,34 +20,31 @@ from kttui.trialmeta import TrialMeta
 
 class ControlMixin(RunnerBase):
     async def _serve(self) -> None:
+        """Listen on the control socket: answered from threads of its own (sockserve.py)."""
         prepare(self.socket_path, self.session.path)
-        with contextlib.suppress(OSError):
-            self.socket_path.unlink()
-        old = os.umask(0o177)
-        try:
-            self.server = await asyncio.start_unix_server(self._client, path=str(self.socket_path))
-        finally:
-            os.umask(old)
-        os.chmod(self.socket_path, 0o600)
+        self._publish()
+        self.server = CommandServer(
+            self.socket_path,
+            asyncio.get_running_loop(),
+            snapshot=lambda: self._snapshot,
+            apply=self._apply,
+            refused=self._refused,
+        )
+        self.server.start()
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not same_user(writer.get_extra_info("socket")):  # only our own user commands us
-            self.session.append_event("warning", message="refused a control connection")
-            writer.close()
-            return
-        try:
-            line = await asyncio.wait_for(reader.readline(), 10)
-            try:
-                req = json.loads(line)
-                reply = self.handle_command(req)
-            except (ValueError, TypeError, KeyError) as exc:
-                reply = {"ok": False, "error": f"bad request: {exc}"}
-            writer.write(json.dumps(reply, default=str).encode() + b"\n")
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    def _publish(self) -> None:
+        """What ``status`` answers from the socket's threads until the loop's next step."""
+        self._snapshot = self.status()
+
+    def _apply(self, req: dict[str, Any]) -> dict[str, Any]:
+        """(On the loop) a command from the socket, in arrival order."""
+        with self.clock.phase(f"command {req.get('cmd')}"):
+            reply = self.handle_command(req)
+        self._publish()
+        return reply
+
+    def _refused(self) -> None:
+        self.session.append_event("warning", message="refused a control connection")
 
     def handle_command(self, req: dict[str, Any]) -> dict[str, Any]:
         cmd = req.get("cmd")

@@ -30,7 +30,8 @@ class FollowMixin(StopRulesMixin):
         for r in list(self.running.values()):
             lines = await r.tail.aread_lines()
             if lines:
-                self._feed(r, lines)
+                with self.clock.phase("metrics"):
+                    self._feed(r, lines)
 
     def _feed(self, r: Running, lines: list[str]) -> None:
         new = []
@@ -71,14 +72,18 @@ class FollowMixin(StopRulesMixin):
 
     def _pruned(self, r: Running) -> Callable[[tuple[int, float] | None], None]:
         def verdict(result: tuple[int, float] | None) -> None:
-            r.judging -= 1
-            if result is None or r.stop_reason is not None or r.number not in self.running:
-                return
-            r.pruned_at = result[0]
-            self._cancel(r, "pruned")
-            self.session.append_event("prune", trial=r.number, epoch=result[0], value=result[1])
+            with self.clock.phase("verdict"):
+                self._verdict(r, result)
 
         return verdict
+
+    def _verdict(self, r: Running, result: tuple[int, float] | None) -> None:
+        r.judging -= 1
+        if result is None or r.stop_reason is not None or r.number not in self.running:
+            return
+        r.pruned_at = result[0]
+        self._cancel(r, "pruned")
+        self.session.append_event("prune", trial=r.number, epoch=result[0], value=result[1])
 
     def _check_deadlines(self) -> None:
         now = time.monotonic()
@@ -89,7 +94,8 @@ class FollowMixin(StopRulesMixin):
     def _collect(self) -> None:
         if not self.running:
             return
-        statuses = self.backend.poll([r.handle for r in self.running.values()])
+        with self.clock.phase("poll"):
+            statuses = self.backend.poll([r.handle for r in self.running.values()])
         for r in list(self.running.values()):
             if self._verdicts_pending(r, statuses):
                 continue
@@ -98,7 +104,8 @@ class FollowMixin(StopRulesMixin):
                 continue
             if st.state == "done":
                 try:
-                    self._finish(r, st)
+                    with self.clock.phase("finish"):
+                        self._finish(r, st)
                 except Exception as exc:  # a full disk: finish it again once there is room
                     keep = self.running if self.state != "shutdown" else {}
                     if not self.disk.defer(exc, r, st, keep, self.storage):

@@ -81,8 +81,9 @@ class LaunchMixin(RunnerBase):
             return out
 
         def answered(prepared: list[Prepared]) -> None:
-            self._asking = False
-            self.ready.extend(prepared)
+            with self.clock.phase("asked"):
+                self._asking = False
+                self.ready.extend(prepared)
 
         self.worker.post(ask, then=answered)
 
@@ -133,7 +134,8 @@ class LaunchMixin(RunnerBase):
 
         self.worker.post(launching)
         try:
-            handle = self.backend.submit(request)
+            with self.clock.phase("submit"):
+                handle = self.backend.submit(request)
         except BackendError as exc:
             self._tell_fail(trial, number, params, str(exc), config=config)
             return True

@@ -39,6 +39,10 @@ from kttui.sockpath import SocketPathError
 from kttui.storage import hold_password, open_storage
 from kttui.strategies import make_plan
 
+#: Test hook: while the file this names exists, the loop is held at the start of a turn
+#: (as by a long blocking call); ``<file>.held`` is written when the hold begins.
+HOLD_ENV = "KTTUI_TEST_LOOP_HOLD"
+
 
 class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
     """One sweep's runner: the event loop that ties its parts together."""
@@ -155,9 +159,10 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
             self.fitter.close(wait=False)
             if self.server is not None:
                 self.server.close()
-                with contextlib.suppress(OSError):
-                    self.socket_path.unlink()
-            self.session.append_event("runner_stop", state=self.state, reason=self.reason)
+            loop_time = {**self.clock.summary(), "process_cpu_s": round(time.process_time(), 3)}
+            self.session.append_event(
+                "runner_stop", state=self.state, reason=self.reason, loop=loop_time
+            )
             self._write_runner()
             self.disk.close()
             self._notify()
@@ -172,20 +177,27 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
         self.worker.check()
 
     async def _loop(self) -> None:
+        hold = os.environ.get(HOLD_ENV)
         while True:
+            if hold:
+                _hold(hold)
             self.worker.check()
             self.fitter.check()
             self.judge.check()
+            clock = self.clock
             try:
                 if self._disk_ok():
-                    self._collect()
+                    with clock.phase("collect"):
+                        self._collect()
                     await self._tail_all()
-                self._check_deadlines()
-                self._heartbeat()
+                with clock.phase("deadlines"):
+                    self._check_deadlines()
+                    self._heartbeat()
                 if time.monotonic() - self._last_beat >= BEAT_S:
-                    self._write_runner()
+                    self._write_runner(durable=False)
                 if self.state == "running":
-                    self._launch()
+                    with clock.phase("launch"):
+                        self._launch()
             except Exception as exc:
                 if not self.disk.absorb(exc):
                     raise
@@ -194,6 +206,7 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
                 self._discard_prepared()
                 await self._drain()
                 break
+            self._publish()
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), TICK_S)
@@ -201,6 +214,7 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
             self.state = "finished"
         elif self.state in ("stopping", "shutdown"):
             self.state = "stopped"
+        self._publish()
 
     def _done(self) -> bool:
         if self.state in ("stopping", "shutdown"):
@@ -223,3 +237,12 @@ class Runner(RecoveryMixin, LaunchMixin, FollowMixin, ControlMixin):
         while self.running and time.monotonic() < deadline:
             self._collect()
             await asyncio.sleep(0.05)
+
+
+def _hold(path: str) -> None:
+    """(Test hook) block the loop while ``path`` exists."""
+    if os.path.exists(path):
+        with open(f"{path}.held", "w") as fh:
+            fh.write(str(os.getpid()))
+        while os.path.exists(path):
+            time.sleep(0.02)

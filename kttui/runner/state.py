@@ -35,6 +35,8 @@ from kttui.metricparse import EpochLog, LineParser
 from kttui.offloop import Worker
 from kttui.proposer import Prepared, Proposer
 from kttui.regretfit import FitProcess
+from kttui.runner.looptime import LoopClock
+from kttui.runner.sockserve import CommandServer
 from kttui.runner.tiers import Promotions
 from kttui.session import Session, now_iso
 from kttui.sessionlock import SessionLock
@@ -121,11 +123,13 @@ class RunnerBase:
         )
         self.fitter = FitProcess(self.wake.set)  # model fits in a child: never stalls the loop
         self.judge = Worker(self.wake.set, "kttui-prune")  # verdicts never queue behind asks
+        self.clock = LoopClock()  # how long the loop is held, by what (kttui/runner/looptime.py)
         self._asking = False  # a sampler ask runs on the worker
         self._fitting = False  # the regret rule's model is being fitted on the worker
         self._fit_again = False
         self._last_beat = 0.0
-        self.server: asyncio.AbstractServer | None = None
+        self.server: CommandServer | None = None
+        self._snapshot: dict[str, Any] = {}  # the last status() the loop published
         self.socket_path = socket_path_for(session)
         self.started = now_iso()
         self.parser = LineParser(self.spec.metrics.format, self.spec.metrics.pattern)
@@ -225,7 +229,11 @@ class RunnerBase:
         }
         status.update(extra)
         try:
-            self.session.write_trial_status(r.number, status)
+            # a running trial's status is superseded within seconds: only its end is fsynced
+            # (tens of ms on a busy disk, on the loop: three writes per trial at least)
+            durable = state not in ("running", "queued")
+            with self.clock.phase("status.json"):
+                self.session.write_trial_status(r.number, status, durable=durable)
         except OSError as exc:
             log.warning("cannot write status of trial %s: %s", r.number, exc)
 
@@ -242,7 +250,8 @@ class RunnerBase:
             ],
         }
 
-    def _write_runner(self) -> None:
+    def _write_runner(self, durable: bool = True) -> None:
+        """``durable=False``: a heartbeat alone, not fsynced (the next one follows in 2 s)."""
         pid = os.getpid()
         data = {
             "pid": pid,
@@ -261,7 +270,8 @@ class RunnerBase:
         }
         self._last_beat = time.monotonic()
         try:
-            write_json_atomic(self.session.runner_path, data)
+            with self.clock.phase("runner.json"):
+                write_json_atomic(self.session.runner_path, data, durable=durable)
         except OSError as exc:
             log.warning("cannot write runner.json: %s", exc)
 

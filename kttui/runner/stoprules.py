@@ -77,18 +77,23 @@ class StopRulesMixin(RunnerBase):
         n = len(self.completed)
 
         def fitted(bound: float) -> None:
-            self._fitting = False
-            self.session.append_event("regret", bound=bound, trials=n)
-            if bound < threshold:
-                self._stop_rule(
-                    f"estimated room for improvement {bound:.4g} is below {threshold:g} "
-                    f"after {n} trials"
-                )
-            elif self._fit_again and self.state in ("running", "paused"):
-                self._fit_regret()
+            with self.clock.phase("fitted"):
+                self._fitted(bound, threshold, n)
 
         configs = [c for c, _ in self.completed]
         values = [v for _, v in self.completed]
         maximize = maximizing(self.spec.objective.direction)
         seed = self.spec.strategy.seed or 0
-        self.fitter.post(fit_regret, self.space, configs, values, maximize, seed, then=fitted)
+        with self.clock.phase("fit post"):
+            self.fitter.post(fit_regret, self.space, configs, values, maximize, seed, then=fitted)
+
+    def _fitted(self, bound: float, threshold: float, n: int) -> None:
+        self._fitting = False
+        self.session.append_event("regret", bound=bound, trials=n)
+        if bound < threshold:
+            self._stop_rule(
+                f"estimated room for improvement {bound:.4g} is below {threshold:g} "
+                f"after {n} trials"
+            )
+        elif self._fit_again and self.state in ("running", "paused"):
+            self._fit_regret()
