@@ -30,7 +30,7 @@ def test_twelve_trials_on_four_fake_gpus_two_per_gpu(tmp_path: Path, store: Path
     record = tmp_path / "record.jsonl"
     spec = write_spec(
         tmp_path / "s.yaml",
-        fixed={"epochs": 4, "epoch_s": 0.1, "record": str(record)},
+        fixed={"epochs": 4, "epoch_s": 0.6, "record": str(record)},
         strategy={"sampler": "random", "n_trials": 12, "seed": 1},
         resources={"backend": "local", "gpus": "auto", "trials_per_gpu": 2, "cpu_slots": None},
     )
@@ -52,7 +52,8 @@ def test_twelve_trials_on_four_fake_gpus_two_per_gpu(tmp_path: Path, store: Path
         by_slot[r["slot"]].append((r["start"], r["end"]))
     assert max(max_overlap(v) for v in by_gpu.values()) <= 2
     assert max(max_overlap(v) for v in by_slot.values()) == 1
-    assert max_overlap([iv for v in by_gpu.values() for iv in v]) > 4  # really in parallel
+    # really in parallel (2.4 s trials: eight launches fit inside the first one, even loaded)
+    assert max_overlap([iv for v in by_gpu.values() for iv in v]) > 4
     # The study holds exactly what the files say.
     study = study_of(session)
     trials = {t.number: t for t in study.trials}
