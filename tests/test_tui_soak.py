@@ -54,10 +54,11 @@ from tests.test_slurm_backend import cluster  # noqa: F401  (the fixture)
 from tests.test_tui_pilot import start_sweep
 
 SIZES = ((80, 24), (120, 40), (200, 50))
-#: Keys per size on the live sweep. A key costs 1-5 s of wall time on the loaded 2-core CI
-#: box (the dashboard re-renders its panes per key), so issue 11's 2 000 keys do not fit the
-#: suite's time budget there: raise it on a quiet machine (KTTUI_SOAK_KEYS).
-LIVE_KEYS = int(os.environ.get("KTTUI_SOAK_KEYS", "15"))
+#: Keys per size on the live sweep. Issue 11 asks 2 000; a key costs ~0.2 s of CPU on the
+#: live dashboard (screens mounted and styled, panes and the sweep's updates re-rendered:
+#: mostly Textual's work), so 2 000 per size is ~20-30 min on a 2-core box: run that count
+#: with KTTUI_SOAK_KEYS=2000 (the soak prints keys/s, wall and CPU).
+LIVE_KEYS = int(os.environ.get("KTTUI_SOAK_KEYS", "60"))
 #: Keys per size on the empty session.
 EMPTY_KEYS = 40
 #: Screens whose keys the soak explores; anywhere else it presses escape.
@@ -227,6 +228,7 @@ def slurm_store(cluster: dict[str, Any]) -> Iterator[Path]:  # noqa: F811
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.mark.timeout(1200)
 def test_soak_a_live_sweep_with_every_state_at_once(slurm_store: Path) -> None:
     """Up to eight trials at once on a node with four GPUs: four run, the rest queue.
 
@@ -266,3 +268,42 @@ def test_soak_a_live_sweep_with_every_state_at_once(slurm_store: Path) -> None:
     assert set(out["seen"]) == {f"{w}x{h}" for w, h in SIZES}
     for label, states in out["seen"].items():
         assert states >= LIVE_STATES, (label, states)
+
+
+@pytest.mark.parametrize("opener", ["question_mark", "ctrl+p", "enter"])
+@pytest.mark.parametrize("escapes", [3, 8])
+def test_escapes_typed_ahead_of_a_closing_screen_then_quit(
+    tmp_path: Path, opener: str, escapes: int
+) -> None:
+    """Escapes queued faster than screens close, then ``q``: no ScreenStackError.
+
+    Each escape was handled by the screen it was queued to, so one screen dismissed
+    itself several times and popped the stack empty; keys bubbling up behind ``q``
+    then met an app with no screen. Now the sessions screen stays and the app quits.
+    """
+    store = tmp_path / "store"
+    store.mkdir()
+    session = write_demo_session(store, trials=3)
+
+    async def run(quit_after: bool) -> list[type]:
+        app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.3)
+            app.post_message(events.Key(opener, CHARS.get(opener)))
+            await settle(app)
+            assert not isinstance(app.screen, DashboardScreen | HomeScreen), app.screen
+            for _ in range(escapes):
+                app.post_message(events.Key("escape", None))
+            if quit_after:
+                app.post_message(events.Key("q", "q"))
+            deadline = time.monotonic() + 30
+            while app.is_running and not isinstance(app.screen, HomeScreen):
+                assert time.monotonic() < deadline, app.screen_stack
+                await pilot.pause(0.05)
+            stack = [type(s) for s in app.screen_stack] if app.is_running else []
+        assert app.errors == [], app.errors
+        assert app.return_code in (None, 0)
+        return stack
+
+    assert asyncio.run(run(quit_after=False))[-1] is HomeScreen
+    asyncio.run(run(quit_after=True))
