@@ -1,9 +1,12 @@
 """Soak: seeded random keys on the dashboard, at three terminal sizes.
 
-Two sessions: a live sweep (the real runner, the test trainer, four fake GPUs)
-with trials in every state the local backend has at once (running before its
-first epoch, running with epochs, pruned, failed, complete), and a session
-with zero trials. The keys are drawn from the bindings the screens declare
+Two sessions: a live sweep (the real runner, the test trainer, the one-node
+SLURM cluster of tests/infra/slurm_up.sh) with trials in every state at once
+(queued, running before its first epoch, running with epochs, pruned, failed,
+complete), and a session with zero trials. "queued" is real: the sweep allows
+more trials at once than the node has GPUs, so SLURM holds the rest with
+reason Resources (the local backend never queues: the runner asks for a trial
+only when a slot is free). The keys are drawn from the bindings the screens declare
 (the static ``BINDINGS`` of every screen the dashboard opens, plus the
 ``active_bindings`` of whatever screen is on top), never from a hand-written
 list, so a new binding is soaked the day it is added. Dialogs that would
@@ -20,9 +23,15 @@ own rate, as it does for a typing user).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
+import shutil
+import signal
+import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +40,7 @@ from textual import events
 from textual.command import CommandPalette
 
 from kttui.service import sessions
-from kttui.session import Session
+from kttui.session import Session, list_sessions
 from kttui.tui.app import KttuiApp
 from kttui.tui.guard import LOG_NAME
 from kttui.tui.screens.dashboard import DashboardScreen
@@ -41,21 +50,23 @@ from kttui.tui.screens.help import HelpScreen
 from kttui.tui.screens.home import HomeScreen
 from kttui.tui.widgets.trial_table import TrialTable
 from tests.demo_session import write_demo_session
+from tests.test_slurm_backend import cluster  # noqa: F401  (the fixture)
 from tests.test_tui_pilot import start_sweep
 
 SIZES = ((80, 24), (120, 40), (200, 50))
-#: Keys per size on the live sweep. A key costs 1-5 s of wall time on the loaded 2-core CI
-#: box (the dashboard re-renders its panes per key), so issue 11's 2 000 keys do not fit the
-#: suite's time budget there: raise it on a quiet machine (KTTUI_SOAK_KEYS).
-LIVE_KEYS = int(os.environ.get("KTTUI_SOAK_KEYS", "15"))
+#: Keys per size on the live sweep. Issue 11 asks 2 000; a key costs ~0.2 s of CPU on the
+#: live dashboard (screens mounted and styled, panes and the sweep's updates re-rendered:
+#: mostly Textual's work), so 2 000 per size is ~20-30 min on a 2-core box: run that count
+#: with KTTUI_SOAK_KEYS=2000 (the soak prints keys/s, wall and CPU).
+LIVE_KEYS = int(os.environ.get("KTTUI_SOAK_KEYS", "60"))
 #: Keys per size on the empty session.
 EMPTY_KEYS = 40
 #: Screens whose keys the soak explores; anywhere else it presses escape.
 SOAKED = (DashboardScreen, HelpScreen, TrialDetailScreen, ConfirmScreen, CommandPalette)
 #: Every screen (and widget) whose declared bindings feed the pool.
 BOUND = (DashboardScreen, TrialTable, KttuiApp, HelpScreen, TrialDetailScreen, ConfirmScreen)
-#: The states a live local sweep shows at once ("running" split by whether it has an epoch).
-LIVE_STATES = {"running, no epoch", "running", "pruned", "fail", "complete"}
+#: The states the live sweep shows at once ("running" split by whether it has an epoch).
+LIVE_STATES = {"queued", "running, no epoch", "running", "pruned", "fail", "complete"}
 
 CHARS = {"slash": "/", "question_mark": "?"}
 
@@ -132,7 +143,8 @@ async def soak(
     app: KttuiApp, session: Session, per_size: int, seed: int, live: bool = False
 ) -> dict[str, Any]:
     rng = random.Random(seed)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
+    keys_s = 0.0  # wall time spent pressing keys (not waiting for the sweep's states)
     pool = binding_keys()
     pressed = 0
     seen: dict[str, set[str]] = {}
@@ -146,10 +158,11 @@ async def soak(
             if live:  # every state on screen at once before this size's keys
                 if session.state() == "paused":
                     sessions.control(session, "resume")
-                deadline = time.monotonic() + 120
+                deadline = time.monotonic() + 240
                 while not states_of(app) >= LIVE_STATES:
                     assert time.monotonic() < deadline, f"states: {states_of(app)}"
                     await pilot.pause(0.2)
+            size_started = time.monotonic()
             for i in range(per_size):
                 key = choose(app, rng, pool)
                 pressed_keys.add(key)
@@ -160,6 +173,7 @@ async def soak(
                 if i % 25 == 0:
                     seen[label] |= states_of(app)
                     await pilot.pause(0.05)  # a frame now and then, as the app paints
+            keys_s += time.monotonic() - size_started
             await pilot.pause(0.3)
             seen[label] |= states_of(app)
             assert app.errors == [], app.errors
@@ -173,8 +187,12 @@ async def soak(
     assert app.return_code in (None, 0)
     assert app.errors == [], app.errors
     assert not (session.path / LOG_NAME).exists(), (session.path / LOG_NAME).read_text()
-    elapsed = time.monotonic() - started
-    print(f"soak: {pressed} keys in {elapsed:.0f} s; states per size: {seen}")
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu_started
+    rate = pressed / keys_s if keys_s else 0.0
+    print(
+        f"soak: {pressed} keys, {rate:.1f} keys/s while pressing; {elapsed:.0f} s wall, "
+        f"{cpu:.0f} s CPU in all; states per size: {seen}"
+    )
     return {"pressed": pressed, "seen": seen, "keys": pressed_keys}
 
 
@@ -187,35 +205,105 @@ def test_soak_a_session_with_zero_trials(tmp_path: Path) -> None:
     assert out["pressed"] == EMPTY_KEYS * len(SIZES)
 
 
-def test_soak_a_live_sweep_with_every_state_at_once(
-    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Four fake GPUs, two trials each; the trial's x decides what it does.
+@pytest.fixture
+def slurm_store(cluster: dict[str, Any]) -> Iterator[Path]:  # noqa: F811
+    """A store under /var/tmp (the node is this machine; /tmp is flagged as not shared).
 
-    x < 0.12 fails before any epoch; x > 0.8 sleeps 8 s before each epoch (a
-    running trial with no epoch yet); others write an epoch every 0.25 s, 6 of
-    them below x = 0.5 (short, complete or pruned by the median rule) and 30
-    above (complete).
+    Afterwards every job of its sessions is cancelled and a runner left behind killed.
     """
-    monkeypatch.setenv("KTTUI_FAKE_GPUS", "4")
+    path = Path(tempfile.mkdtemp(prefix="kttui-soak-", dir="/var/tmp"))
+    store = path / "store"
+    store.mkdir()
+    yield store
+    for s in list_sessions(store):
+        if s.runner_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int((s.runner() or {})["pid"]), signal.SIGKILL)
+        names = subprocess.run(
+            ["squeue", "-h", "-o", "%i %j"], capture_output=True, text=True, timeout=30
+        ).stdout.split("\n")
+        jobs = [j.split()[0] for j in names if f" kttui-{s.id}-" in f" {j.strip()}"]
+        if jobs:
+            subprocess.run(["scancel", *jobs], capture_output=True, timeout=30)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.timeout(1200)
+def test_soak_a_live_sweep_with_every_state_at_once(slurm_store: Path) -> None:
+    """Up to eight trials at once on a node with four GPUs: four run, the rest queue.
+
+    The trial's x decides what it does: x < 0.12 fails before any epoch; x > 0.75
+    waits 10 s before its one epoch (a running trial with no epoch yet, and never
+    one that holds a GPU for long); others write an epoch every 0.25 s, 6 of them
+    below x = 0.5 (short, complete or pruned by the median rule) and 30 above
+    (complete).
+    """
     session = start_sweep(
-        store,
-        tmp_path,
+        slurm_store,
+        slurm_store.parent,
         fixed={"exit_code": 3},
         derived={
-            "epoch_s": "8.0 if x > 0.8 else 0.25",
-            "epochs": "6 if x < 0.5 else 30",
+            "epoch_s": "10.0 if x > 0.75 else 0.25",
+            "epochs": "1 if x > 0.75 else (6 if x < 0.5 else 30)",
             "fail_at": "1 if x < 0.12 else 0",
         },
-        strategy={"sampler": "random", "n_trials": 400, "seed": 3},
+        strategy={"sampler": "random", "n_trials": 2000, "seed": 3},
         pruner={"type": "median", "min_epochs": 2, "n_startup_trials": 3},
-        resources={"gpus": "auto", "trials_per_gpu": 2, "pause_after_failures": 0},
+        resources={
+            "backend": "slurm",
+            "gpus": 4,
+            "gpus_per_trial": 1,
+            "max_concurrent": 8,
+            "kill_grace_s": 1,
+            "pause_after_failures": 0,
+            "slurm": {"poll_s": 0.3, "mem": "64M"},
+        },
     )
-    app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
+    app = KttuiApp(slurm_store, session.path, cursor_blink=False, poll_s=0.1)
     try:
         out = asyncio.run(soak(app, session, LIVE_KEYS, seed=7, live=True))
     finally:
         sessions.control(session, "shutdown")
     assert out["pressed"] == LIVE_KEYS * len(SIZES)
+    assert set(out["seen"]) == {f"{w}x{h}" for w, h in SIZES}
     for label, states in out["seen"].items():
         assert states >= LIVE_STATES, (label, states)
+
+
+@pytest.mark.parametrize("opener", ["question_mark", "ctrl+p", "enter"])
+@pytest.mark.parametrize("escapes", [3, 8])
+def test_escapes_typed_ahead_of_a_closing_screen_then_quit(
+    tmp_path: Path, opener: str, escapes: int
+) -> None:
+    """Escapes queued faster than screens close, then ``q``: no ScreenStackError.
+
+    Each escape was handled by the screen it was queued to, so one screen dismissed
+    itself several times and popped the stack empty; keys bubbling up behind ``q``
+    then met an app with no screen. Now the sessions screen stays and the app quits.
+    """
+    store = tmp_path / "store"
+    store.mkdir()
+    session = write_demo_session(store, trials=3)
+
+    async def run(quit_after: bool) -> list[type]:
+        app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.3)
+            app.post_message(events.Key(opener, CHARS.get(opener)))
+            await settle(app)
+            assert not isinstance(app.screen, DashboardScreen | HomeScreen), app.screen
+            for _ in range(escapes):
+                app.post_message(events.Key("escape", None))
+            if quit_after:
+                app.post_message(events.Key("q", "q"))
+            deadline = time.monotonic() + 30
+            while app.is_running and not isinstance(app.screen, HomeScreen):
+                assert time.monotonic() < deadline, app.screen_stack
+                await pilot.pause(0.05)
+            stack = [type(s) for s in app.screen_stack] if app.is_running else []
+        assert app.errors == [], app.errors
+        assert app.return_code in (None, 0)
+        return stack
+
+    assert asyncio.run(run(quit_after=False))[-1] is HomeScreen
+    asyncio.run(run(quit_after=True))

@@ -13,7 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
@@ -60,6 +62,29 @@ class KttuiApp(App[None]):
             self.push_screen(DashboardScreen(Session(self.attach), poll_s=self.poll_s))
 
     # -- navigation ---------------------------------------------------------------------
+    def pop_screen(self) -> AwaitComplete:
+        """Never pop the sessions screen (nor the one under it).
+
+        Keys typed faster than a screen closes are all queued to that screen: five
+        escapes on the help screen dismissed it five times, popping the dashboard, the
+        sessions and Textual's own screen until a ScreenStackError ended the app. The
+        escapes that reach the bottom now do nothing, as one escape there does.
+        """
+        if len(self.screen_stack) <= 2:
+            return AwaitComplete.nothing()
+        return super().pop_screen()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Drop a key that bubbles up after the last screen closed.
+
+        A key queued behind ``q`` (escapes typed ahead of a closing screen) reaches the
+        app while it shuts down, when there is no screen left to look its binding up
+        on: Textual raised ScreenStackError and the console ended with a traceback.
+        """
+        if isinstance(event, events.Key) and not self.screen_stack:
+            return
+        await super().on_event(event)
+
     def on_open_session(self, message: OpenSession) -> None:
         self.push_screen(DashboardScreen(message.session, poll_s=self.poll_s))
 

@@ -42,6 +42,8 @@ WIDE_MIN = (120, 34)
 MAX_LOADED_CURVES = 64
 #: The trial table is re-rendered at most this often (seconds; the feed posts as often).
 TABLE_EVERY_S = POST_EVERY_S
+#: Actions whose enabled state (``check_action``) follows the runner or the selected trial.
+DYNAMIC_ACTIONS = ("pause", "resume", "stop", "kill", "detail")
 
 
 def _b(key: str, action: str, text: str, name: str, tip: str = "", show: bool = True) -> Binding:
@@ -105,6 +107,7 @@ class DashboardScreen(DashboardView):
         self._table_flushed = 0.0
         self._table_timer: Timer | None = None
         self.gpus: GpuSnapshot | None = None
+        self._enabled: tuple[bool, ...] = ()
         self.feed = DashboardFeed(session, poll_s=poll_s)
         self.data = ChartData(
             curves=self.curves,
@@ -190,7 +193,7 @@ class DashboardScreen(DashboardView):
         if not self.is_mounted:
             return
         self._update_bar()
-        self.refresh_bindings()
+        self._refresh_enabled()
         if (
             new.state == "paused"
             and new.reason != old.reason
@@ -239,6 +242,7 @@ class DashboardScreen(DashboardView):
             table.apply(rows)
             self.data.rows = table.rows_by_number
             self.query_one(ChartPane).invalidate()
+            self._refresh_enabled()  # the selected trial may have ended
 
     @guarded("log")
     def on_log_read(self, message: LogRead) -> None:
@@ -276,7 +280,7 @@ class DashboardScreen(DashboardView):
     def _trial_highlighted(self, message: TrialTable.TrialHighlighted) -> None:
         self.selected = message.number
         self.feed.log_target = message.number
-        self.refresh_bindings()
+        self._refresh_enabled()
 
     @on(TrialTable.Filled)
     def _filled(self, message: TrialTable.Filled) -> None:
@@ -302,6 +306,14 @@ class DashboardScreen(DashboardView):
         if action == "detail":
             return self.selected is not None
         return True
+
+    def _refresh_enabled(self) -> None:
+        """Refresh the bindings only when an action turned on or off: every refresh makes the
+        footer mount all its keys again, which cost a cursor move most of its time."""
+        enabled = tuple(bool(self.check_action(action, ())) for action in DYNAMIC_ACTIONS)
+        if enabled != self._enabled:
+            self._enabled = enabled
+            self.refresh_bindings()
 
     def _selected_row(self) -> TrialRow | None:
         if self.selected is None:
