@@ -167,7 +167,7 @@ async def test_dashboard_keys_against_a_live_sweep(
 
         # x exports the report
         await pilot.press("x")
-        await until(pilot, lambda: (session.path / "report.md").is_file())
+        await until(pilot, lambda: (session.path / "report.md").is_file(), timeout=120)
 
         # ? shows help listing every dashboard key
         await pilot.press("question_mark")
