@@ -106,6 +106,7 @@ class DashboardScreen(DashboardView):
         self._table_flushed = 0.0
         self._table_timer: Timer | None = None
         self.gpus: GpuSnapshot | None = None
+        self._selection_keys: tuple[bool | None, ...] = ()
         self.feed = DashboardFeed(session, poll_s=poll_s)
         self.data = ChartData(
             curves=self.curves,
@@ -276,7 +277,11 @@ class DashboardScreen(DashboardView):
     def _trial_highlighted(self, message: TrialTable.TrialHighlighted) -> None:
         self.selected = message.number
         self.feed.log_target = message.number
-        self.refresh_bindings()
+        # the footer is rebuilt on each refresh: only when a key's availability changed
+        keys = (self.check_action("kill", ()), self.check_action("detail", ()))
+        if keys != self._selection_keys:
+            self._selection_keys = keys
+            self.refresh_bindings()
 
     @on(TrialTable.Filled)
     def _filled(self, message: TrialTable.Filled) -> None:
