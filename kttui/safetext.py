@@ -126,6 +126,10 @@ def format_value(value: Any) -> str:
     control characters and line breaks. Not for argv (kttui/command.py writes
     exact values) nor for Markdown (callers escape with :func:`md_escape`).
     """
+    if type(value) is float and value == value:  # the common cases, without the checks below
+        return _format_real(value)
+    if type(value) is int:
+        return compact_number(value)
     if is_missing(value):
         return MISSING
     if _is_bool(value):
@@ -133,19 +137,31 @@ def format_value(value: Any) -> str:
     if isinstance(value, numbers.Integral):
         return compact_number(int(value))
     if isinstance(value, numbers.Real):
-        x = float(value)
-        if not math.isfinite(x):
-            return str(x)
-        if x.is_integer() and abs(x) < 1e15:
-            return str(int(x))
-        if abs(x) < 1e-3 or abs(x) >= 1e5:
-            return f"{x:.3g}"
-        return f"{x:.4g}"
+        return _format_real(float(value))
     return one_line(str(value))
+
+
+def _format_real(x: float) -> str:
+    if not math.isfinite(x):
+        return str(x)
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    if abs(x) < 1e-3 or abs(x) >= 1e5:
+        return f"{x:.3g}"
+    return f"{x:.4g}"
+
+
+#: ints this close to 0 convert to a float without overflowing
+_BIG_INT = 1 << 1000
 
 
 def sort_key(value: Any) -> tuple[int, float, str]:
     """Missing values first, then numbers in numeric order, then bools, then text by label."""
+    kind = type(value)  # the common cases first, without the checks below (a sort calls it a lot)
+    if kind is float and value == value:
+        return (1, value, "")
+    if kind is int and -_BIG_INT < value < _BIG_INT:
+        return (1, float(value), "")
     if is_missing(value):
         return (0, 0.0, "")
     if _is_bool(value):

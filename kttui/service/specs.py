@@ -4,6 +4,7 @@ a session's frozen spec (its params, log axes, backend, curve names).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,16 +50,33 @@ class Issue:
         return f"{where}{self.path + ': ' if self.path else ''}{self.message}"
 
 
+#: The last spec read, by path and (mtime, size): the dashboard asks four questions of it.
+_LAST_SPEC: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def _spec_data(session: Session) -> dict[str, Any]:
-    """A session's frozen spec as plain data ({} when unreadable)."""
+    """A session's frozen spec as plain data ({} when unreadable), parsed once while unchanged."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    path = session.spec_path
     try:
-        data = YAML(typ="safe", pure=True).load(session.spec_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, YAMLError):
+        st = path.stat()
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return {}
-    return data if isinstance(data, dict) else {}
+    stamp = (st.st_mtime_ns, st.st_size)
+    known = _LAST_SPEC.get(path)
+    if known is not None and known[0] == stamp:
+        return copy.deepcopy(known[1])
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except YAMLError:
+        return {}
+    data = data if isinstance(data, dict) else {}
+    _LAST_SPEC.clear()  # one session's spec at a time
+    _LAST_SPEC[path] = (stamp, data)
+    return copy.deepcopy(data)
 
 
 def _spec_space(session: Session) -> dict[str, Any]:

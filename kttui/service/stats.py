@@ -7,7 +7,7 @@ the report's numbers, so the two can never disagree.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ class Stats:
     """
 
     markdown: str
-    analysis: Any = None  # kttui.analysis.overview.Analysis
+    analysis: Any = None  # kttui.service.analysis_proc.ChartAnalysis
 
 
 def recommendations_markdown(
@@ -45,13 +45,20 @@ def recommendations_markdown(
 
 
 def session_stats(
-    session: Session, rows: Sequence[TrialRow], *, maximize: bool = True, metric: str = "value"
+    session: Session,
+    rows: Sequence[TrialRow],
+    *,
+    maximize: bool = True,
+    metric: str = "value",
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Stats:
     """The recommendations pane: best config, the report's findings and elite analysis,
     per-param values of the top trials, failures.
 
     The findings come from :func:`kttui.report.render_recommendations`, the functions
-    ``kttui report`` and the ``x`` key use; this runs in a worker thread.
+    ``kttui report`` and the ``x`` key use, computed in the analysis process
+    (:mod:`kttui.service.analysis_proc`); this waits for it in a worker thread
+    (``cancelled`` ends the wait).
     """
     done = [r for r in rows if r.state == "complete" and r.value is not None]
     out = [f"**Recommendations** ({len(done)} complete of {len(rows)} trials)"]
@@ -81,15 +88,13 @@ def session_stats(
         out.append(md_table(["param", "best", "top range"], table_rows))
     analysis = None
     if len(done) >= MIN_ANALYSIS_TRIALS:
-        try:
-            from kttui.analysis.load import load_session, session_spec
-            from kttui.report import recommendations_analysis, render_recommendations
+        from kttui.service.analysis_proc import ANALYSIS, AnalysisError, analyze_session
 
-            table, spec = load_session(session), session_spec(session)
-            analysis = recommendations_analysis(table, spec=spec)
-            out.append("\n" + render_recommendations(table, spec=spec, analysis=analysis))
-        except Exception as exc:  # the analysis must never take the console down
-            out.append(f"\n(analysis unavailable: {type(exc).__name__}: {exc})")
+        try:  # in the analysis process: it holds the GIL for seconds on big sweeps
+            text, analysis = ANALYSIS.call(analyze_session, session.path, cancelled=cancelled)
+            out.append("\n" + text)
+        except AnalysisError as exc:  # the analysis must never take the console down
+            out.append(f"\n(analysis unavailable: {exc})")
     failed = [r for r in rows if r.state == "fail"]
     out.append(f"\n### Failed trials ({len(failed)})\n")
     if not failed:
@@ -149,14 +154,33 @@ def summary_markdown(session: Session) -> str:
 
 
 def export_report(session: Session) -> Path:
-    """Write ``<session>/report.md`` and return its path."""
-    text = report_markdown(session)
+    """Write ``<session>/report.md`` and return its path.
+
+    The report is computed in the analysis process (:mod:`kttui.service.analysis_proc`):
+    on a big sweep it takes minutes of GIL-bound work the console must not wait behind.
+    """
+    from kttui.service.analysis_proc import ANALYSIS, AnalysisError
+
+    try:
+        path, problem = ANALYSIS.call(write_report, session.path)
+    except AnalysisError as exc:
+        raise ServiceError(f"the report failed: {exc}") from None
+    if problem:
+        raise ServiceError(problem)
+    return Path(path)
+
+
+def write_report(where: Path) -> tuple[Path, str]:
+    """(In the analysis process) write the report; its path and a problem ("" if none)."""
+    session = Session(where)
     path = session.path / "report.md"
     try:
-        write_text_atomic(path, text)
+        write_text_atomic(path, report_markdown(session))
+    except ServiceError as exc:
+        return path, str(exc)
     except OSError as exc:
-        raise ServiceError(f"cannot write {path}: {exc.strerror}") from None
-    return path
+        return path, f"cannot write {path}: {exc.strerror}"
+    return path, ""
 
 
 def param_names(rows: Iterable[TrialRow]) -> list[str]:

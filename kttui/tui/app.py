@@ -56,6 +56,13 @@ class KttuiApp(App[None]):
         #: one line per failure caught by an error boundary (tracebacks: console.log)
         self.errors: list[str] = []
 
+    def on_unmount(self) -> None:
+        # a worker waiting on the analysis process would hold up the exit
+        from kttui.service.analysis_proc import ANALYSIS
+
+        if ANALYSIS.busy:
+            ANALYSIS.close()
+
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.store))
         if self.attach is not None:

@@ -246,7 +246,13 @@ class DashboardFeed(Widget):
             self._wake_advice.clear()
             snap = self._snapshot
             rows = list(snap.rows)
-            stats = session_stats(self.session, rows, maximize=snap.maximize, metric=snap.metric)
+            stats = session_stats(
+                self.session,
+                rows,
+                maximize=snap.maximize,
+                metric=snap.metric,
+                cancelled=lambda: worker.is_cancelled,
+            )
             markdown = pause_notice(self.session, snap) + stats.markdown
             if not worker.is_cancelled:
                 self.post_message(StatsReady(markdown, stats.analysis))

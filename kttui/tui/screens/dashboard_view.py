@@ -164,8 +164,7 @@ class DashboardView(DashboardCommands):
         if not names:
             return []
         known = {c.removeprefix("p:") for c in table.column_ids} | set(ALIASES) | {self.metric}
-        for row in table.rows_by_number.values():
-            known.update(k for k, _ in row.params)
+        known |= table.param_names
         return [n for n in names if n not in known]
 
     @guarded("trials")

@@ -61,16 +61,18 @@ class LogPane(RichLog):
         self._placeholder = True
 
     def add(self, lines: Iterable[LogLine]) -> None:
+        texts = []
         for line in lines:
             if self._placeholder:
                 self.clear()
                 self._placeholder = False
             if line.stream == "err":
-                text = Text.assemble(("err│ ", "red"), (line.text, ""))
+                texts.append(Text.assemble(("err│ ", "red"), (line.text, "")))
             else:
-                text = Text(line.text)
-            self._lines.append(text)
-            self.write(text)
+                texts.append(Text(line.text))
+        self._lines.extend(texts)
+        if texts:  # one write: a trial's backlog of a hundred lines is laid out once
+            self.write(Text("\n").join(texts))
 
     def toggle_wrap(self) -> None:
         """Wrap long lines, or stop wrapping them (sideways scroll); the tail stays in view."""

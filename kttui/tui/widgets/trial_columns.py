@@ -124,11 +124,20 @@ class Filter:
                 out.append(raw.lower())
         return out
 
-    def matcher(self, columns: Sequence[str]) -> Callable[[TrialRow], bool]:
+    def matcher(
+        self, columns: Sequence[str], text: Callable[[TrialRow], str] | None = None
+    ) -> Callable[[TrialRow], bool]:
+        """A row predicate; ``text`` gives a row's searchable text (default :func:`row_text`,
+        a caller may pass a cached one).
+
+        Each comparison is worked out once per distinct value in the column, so a
+        filter over ten thousand rows costs a dictionary look-up per row and term.
+        """
         terms = self.terms()
         if not terms:
             return lambda row: True
         known = set(columns)
+        text_of: Callable[[TrialRow], str] = text or row_text
 
         def resolve(name: str) -> str:
             name = ALIASES.get(name, name)
@@ -136,31 +145,70 @@ class Filter:
                 return name
             return f"p:{name}"
 
-        def matches(row: TrialRow) -> bool:
-            for term in terms:
-                if isinstance(term, str):
-                    hay = " ".join(
-                        [f"#{row.number}", row.state, row.slot or "", row.reason or ""]
-                        + [f"{k}={format_value(v)}" for k, v in row.params]
-                    ).lower()
-                    if term not in hay:
-                        return False
-                    continue
+        checks: list[Callable[[TrialRow], bool]] = []
+        for term in terms:
+            if isinstance(term, str):
+                checks.append(_contains(term, text_of))
+            else:
                 name, op, want = term
-                have = column_value(row, resolve(name))
-                if have is None:
-                    return False
-                try:
-                    ok = _OPS[op](float(have), float(want))
-                except (TypeError, ValueError):
-                    if op in ("<", ">", "<=", ">="):
-                        return False
-                    ok = _OPS[op](format_value(have).lower(), want.lower())
-                if not ok:
-                    return False
-            return True
+                checks.append(_comparison(resolve(name), _OPS[op], op, want))
+
+        if len(checks) == 1:
+            return checks[0]
+
+        def matches(row: TrialRow) -> bool:
+            return all(check(row) for check in checks)
 
         return matches
+
+
+def row_text(row: TrialRow) -> str:
+    """Where a plain filter word is looked for (lower case): number, state, slot, reason, params."""
+    return " ".join(
+        [f"#{row.number}", row.state, row.slot or "", row.reason or ""]
+        + [f"{k}={format_value(v)}" for k, v in row.params]
+    ).lower()
+
+
+def _contains(word: str, text: Callable[[TrialRow], str]) -> Callable[[TrialRow], bool]:
+    return lambda row: word in text(row)
+
+
+def _comparison(
+    column: str, compare: Callable[[Any, Any], bool], op: str, want: str
+) -> Callable[[TrialRow], bool]:
+    """``column <op> want`` as a row predicate: numbers compare as numbers, else as text."""
+    try:
+        wanted: float | None = float(want)
+    except ValueError:
+        wanted = None
+    ordering = op in ("<", ">", "<=", ">=")
+    seen: dict[tuple[type, Any], bool] = {}
+
+    def judge(have: Any) -> bool:
+        if wanted is not None:
+            try:
+                return compare(float(have), wanted)
+            except (TypeError, ValueError):
+                pass
+        if ordering:  # an order needs two numbers
+            return False
+        return compare(format_value(have).lower(), want.lower())
+
+    def check(row: TrialRow) -> bool:
+        have = column_value(row, column)
+        if have is None:
+            return False
+        key = (type(have), have)
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = result = judge(have)
+            return result
+        except TypeError:  # an unhashable value: judged every time
+            return judge(have)
+
+    return check
 
 
 def measure(rows: Iterable[TrialRow], params: Sequence[str], content: dict[str, int]) -> bool:

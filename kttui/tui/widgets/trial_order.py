@@ -2,16 +2,23 @@
 
 No Textual here: the table widget keeps the cursor, scrolling and drawing, and
 asks this model what changed so it redraws and re-sorts only when it must.
+Each row's sort key (per column) and searchable text are kept until the row
+changes, so sorting or filtering ten thousand trials again is a list sort or
+a scan of cached strings, not ten thousand formatting calls.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kttui.safetext import sort_key
 from kttui.service.rows import TrialRow
-from kttui.tui.widgets.trial_columns import column_value
+from kttui.tui.widgets.trial_columns import column_value, row_text
+
+#: (kind, number, text) of the value (safetext.sort_key), then the trial number
+SortKey = tuple[int, float, str, int]
 
 
 class TrialOrder:
@@ -24,6 +31,9 @@ class TrialOrder:
         self.column = "number"
         self.reverse = False
         self.matcher: Callable[[TrialRow], bool] = lambda row: True
+        #: per column, each row's sort key (dropped when the row changes)
+        self._keys: dict[str, dict[int, SortKey]] = {}
+        self._texts: dict[int, tuple[TrialRow, str]] = {}
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -39,6 +49,9 @@ class TrialOrder:
         for row in rows:
             old = self.rows_by_number.get(row.number)
             self.rows_by_number[row.number] = row
+            if old is not None and old != row:
+                for keys in self._keys.values():
+                    keys.pop(row.number, None)
             shown = row.number in self.position
             if not self.matcher(row):
                 if shown:
@@ -61,15 +74,37 @@ class TrialOrder:
         return added, resort
 
     def reindex(self) -> None:
-        self.position = {n: i for i, n in enumerate(self.numbers)}
+        self.position = dict(zip(self.numbers, range(len(self.numbers)), strict=True))
 
     def sort(self) -> None:
         column, now, rows = self.column, time.time(), self.rows_by_number
-        self.numbers.sort(
-            key=lambda n: (sort_key(column_value(rows[n], column, now)), n),
-            reverse=self.reverse,
-        )
+        keys = self._keys.setdefault(column, {})
+        by_value: dict[tuple[type, Any], tuple[int, float, str]] = {}  # states, slots: a few
+        # a running trial's elapsed time moves with the clock: its key is never kept
+        passing: list[int] = []
+        for n in [n for n in self.numbers if n not in keys]:
+            row = rows[n]
+            value = column_value(row, column, now)
+            try:
+                of_value = by_value.get((type(value), value))
+                if of_value is None:
+                    of_value = by_value[(type(value), value)] = sort_key(value)
+            except TypeError:  # unhashable
+                of_value = sort_key(value)
+            keys[n] = (*of_value, n)  # flat: tuples of tuples compare slower
+            if column == "time" and row.duration_s is None:
+                passing.append(n)
+        self.numbers.sort(key=keys.__getitem__, reverse=self.reverse)
+        for n in passing:
+            del keys[n]
         self.reindex()
+
+    def text(self, row: TrialRow) -> str:
+        """:func:`row_text` of a row, kept until the row changes."""
+        found = self._texts.get(row.number)
+        if found is None or found[0] is not row:
+            found = self._texts[row.number] = (row, row_text(row))
+        return found[1]
 
     def refill(self, matcher: Callable[[TrialRow], bool]) -> None:
         """A new filter: the matching rows, in no order yet (:meth:`sort` next)."""

@@ -97,6 +97,8 @@ class TrialTable(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self._shown = TrialOrder()
         self.param_columns: list[str] = []
+        #: every param name the rows carry (the filter warns about other names)
+        self.param_names: set[str] = set()
         self.filter = Filter()
         self.follow = True
         self.cursor_row = 0
@@ -171,6 +173,8 @@ class TrialTable(ScrollView, can_focus=True):
 
     def apply(self, rows: Sequence[TrialRow]) -> None:
         """Show new and changed trials; only their lines are redrawn."""
+        for row in rows:
+            self.param_names.update(name for name, _ in row.params)
         if not self.param_columns:
             self._ensure_params(rows)
         if measure(rows, self.param_columns, self._content):
@@ -213,7 +217,7 @@ class TrialTable(ScrollView, can_focus=True):
 
     def _refill(self) -> None:
         """Rebuild the order (a new filter): matching rows, sorted."""
-        self._shown.refill(self.filter.matcher(self.column_ids))
+        self._shown.refill(self.filter.matcher(self.column_ids, self._shown.text))
         self._reorder()
         self._resize()
         self.post_message(self.Filled(len(self._order), len(self.rows_by_number)))
