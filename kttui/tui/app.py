@@ -41,14 +41,12 @@ class KttuiApp(App[None]):
         store: Path,
         attach: Path | None = None,
         *,
-        poll_s: float = 0.05,
         cursor_blink: bool = True,
         launch_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.attach = attach
-        self.poll_s = poll_s
         self.cursor_blink = cursor_blink
         self.launch_dir = launch_dir
         #: one line per failure caught by an error boundary (tracebacks: console.log)
@@ -57,11 +55,11 @@ class KttuiApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.store))
         if self.attach is not None:
-            self.push_screen(DashboardScreen(Session(self.attach), poll_s=self.poll_s))
+            self.push_screen(DashboardScreen(Session(self.attach)))
 
     # -- navigation ---------------------------------------------------------------------
     def on_open_session(self, message: OpenSession) -> None:
-        self.push_screen(DashboardScreen(message.session, poll_s=self.poll_s))
+        self.push_screen(DashboardScreen(message.session))
 
     def on_edit_spec(self, message: EditSpec) -> None:
         from kttui.tui.screens.editor import EditorScreen

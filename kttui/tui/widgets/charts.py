@@ -2,15 +2,19 @@
 
 The pane draws from data its screen hands it (rows, curves, the report's
 analysis); every number comes from :mod:`kttui.chartdata` or
-:mod:`kttui.analysis`. It re-plots at most once a second however fast the data
-changes, only while it is visible, and only when what it draws changed (a
-cheap fingerprint of the shown series is compared first). The legend is drawn below the plot,
+:mod:`kttui.analysis`. It re-plots at most about once a second however fast the
+data changes (right away when the last plot is older: in the same frame as the
+rows that changed it), only while it is visible (a hidden pane that was
+invalidated re-plots when shown), and only when what it draws changed (a cheap
+fingerprint of the shown series is compared first). No timer runs while nothing
+changes. The legend is drawn below the plot,
 never over the data (``l`` hides it); importance and the pair view are text,
 so bars and cells line up with their labels exactly.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +23,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -46,6 +51,9 @@ TITLES = {
     "pair": "pair view",
 }
 MAX_POINTS = 400
+#: At most one re-plot per this many seconds (a little under the feed's frame, so
+#: a frame's change is drawn in that frame despite timer jitter).
+REPLOT_EVERY_S = 0.9
 #: Series colours: (plotext name, rich style), told apart on 256-colour terminals.
 COLOURS = (
     ("cyan", "cyan"),
@@ -125,6 +133,8 @@ class ChartPane(Vertical):
         self.data = ChartData()
         self._dirty = True
         self._drawn: tuple[Any, ...] | None = None
+        self._plotted_at = -REPLOT_EVERY_S
+        self._timer: Timer | None = None
         #: how many times the chart was drawn (a watcher's cost; tests count it)
         self.replots = 0
 
@@ -138,21 +148,29 @@ class ChartPane(Vertical):
         return self.query_one(_Plot).plt
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self._maybe_replot)
         self.replot()
 
     def set_data(self, data: ChartData) -> None:
         self.data = data
-        self._dirty = True
+        self.invalidate()
 
     def invalidate(self) -> None:
+        """What the chart draws may have changed: re-plot when due (one timer, no interval)."""
         self._dirty = True
+        if self._timer is None and self.is_mounted:
+            wait = self._plotted_at + REPLOT_EVERY_S - time.monotonic()
+            # when due: at once (10 ms, the least a timer takes), else when the last plot ages
+            self._timer = self.set_timer(max(0.01, wait), self._maybe_replot)
+
+    def on_show(self) -> None:
+        if self._dirty:  # changed while hidden
+            self.invalidate()
 
     def watch_kind(self) -> None:
         self.replot()
 
     def watch_selected(self) -> None:
-        self._dirty = True
+        self.invalidate()
 
     def watch_slice_param(self) -> None:
         if self.kind in ("slice", "pair"):
@@ -174,6 +192,7 @@ class ChartPane(Vertical):
         return self.pair_param
 
     def _maybe_replot(self) -> None:
+        self._timer = None
         if self._dirty and self.display and self.is_on_screen:
             self._dirty = False
             if self.fingerprint() != self._drawn:
@@ -201,6 +220,7 @@ class ChartPane(Vertical):
             return
         self._dirty = False
         self._drawn = self.fingerprint()
+        self._plotted_at = time.monotonic()
         self.replots += 1
         plot, text = self.query_one(_Plot), self.query_one("#chart-text", Static)
         textual = self.kind in ("importance", "pair")
