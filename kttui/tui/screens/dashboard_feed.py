@@ -53,6 +53,13 @@ STATS_EVERY_S = 3.0
 PAUSE_TAIL_LINES = 12
 
 
+def next_poll_in(now: float, live: bool, frame_s: float = FRAME_S) -> float:
+    """Seconds from ``now`` (wall clock) to the next poll: the next frame while live."""
+    if not live:
+        return IDLE_POLL_S
+    return frame_s - (now - FRAME_PHASE_S) % frame_s
+
+
 def merge_delta(into: SessionDelta, more: SessionDelta) -> SessionDelta:
     """One delta saying what two consecutive deltas said."""
     rows = {r.number: r for r in into.rows}
@@ -142,12 +149,6 @@ class DashboardFeed(Widget):
             self._log_target = number
             self._wake.set()
 
-    def next_wait(self, now: float, live: bool) -> float:
-        """Seconds to the next poll: the next frame while live, else the idle period."""
-        if not live:
-            return IDLE_POLL_S
-        return self.frame_s - (now - FRAME_PHASE_S) % self.frame_s
-
     def _sleep(self, worker: Worker[None], seconds: float) -> None:
         """Up to ``seconds``; cut short by :attr:`_wake` (a new selection, unmount)."""
         if not worker.is_cancelled and self._wake.wait(seconds):
@@ -196,7 +197,7 @@ class DashboardFeed(Widget):
                 follower = self._follow_log(follower)
                 self._load_curve(watcher)
                 self._load_top_curves(watcher)
-                self._sleep(worker, self.next_wait(time.time(), live))
+                self._sleep(worker, next_poll_in(time.time(), live, self.frame_s))
         finally:
             watcher.close()
             if follower is not None:

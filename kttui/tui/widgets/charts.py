@@ -134,6 +134,9 @@ class ChartPane(Vertical):
         self._dirty = True
         self._drawn: tuple[Any, ...] | None = None
         self._plotted_at = -REPLOT_EVERY_S
+        self._legend: Text | None = None
+        #: per trial: (the curve list, points cleaned so far, their xs, their ys)
+        self._clean: dict[int, tuple[Sequence[Any], int, list[float], list[float]]] = {}
         self._timer: Timer | None = None
         #: how many times the chart was drawn (a watcher's cost; tests count it)
         self.replots = 0
@@ -245,7 +248,30 @@ class ChartPane(Vertical):
             plot.refresh()
         box = self.query_one("#chart-legend", Static)
         box.display = bool(legend) and self.legend
-        box.update(legend_text(legend, max(10, self.size.width)))
+        shown = legend_text(legend, max(10, self.size.width))
+        if shown != self._legend:
+            # a new line count re-lays the screen out; new values on the same lines do not
+            lines = shown.plain.count("\n")
+            relayout = self._legend is None or lines != self._legend.plain.count("\n")
+            self._legend = shown
+            box.update(shown, layout=relayout)
+
+    def _cleaned(
+        self, number: int, curve: Sequence[tuple[int, float]]
+    ) -> tuple[list[float], list[float]]:
+        """A curve's finite points, cleaning only what was appended since the last plot.
+
+        Curves only grow (a reloaded one is a new list): re-cleaning a whole curve each
+        second cost time growing with the epochs of a long trial.
+        """
+        cached = self._clean.get(number)
+        if cached is None or cached[0] is not curve or cached[1] > len(curve):
+            cached = (curve, 0, [], [])
+        xs, ys = clean_series(curve[cached[1] :])
+        cached[2].extend(xs)
+        cached[3].extend(ys)
+        self._clean[number] = (curve, len(curve), cached[2], cached[3])
+        return cached[2], cached[3]
 
     # -- plotext charts: each returns its legend (text, style) ---------------------
     def _references(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
@@ -266,11 +292,14 @@ class ChartPane(Vertical):
 
     def _curves(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
         chosen = curve_numbers(data.rows, data.curves, self.selected, data.top_k, data.maximize)
+        # a braille cell is 2 dots wide: more points than dots draw nothing more
+        keep = max(40, min(MAX_POINTS, 2 * self.size.width))
         series = []
         for n in chosen:
-            xs, ys = clean_series(data.curves.get(n, ()))
+            xs, ys = self._cleaned(n, data.curves.get(n, []))
             if xs:
-                series.append((n, *thin(xs, ys)))
+                series.append((n, *thin(xs, ys, keep)))
+        self._clean = {n: c for n, c in self._clean.items() if n in chosen}
         if not series:
             plt.title("learning curves: no epoch reported yet by the best or selected trials")
             return []
