@@ -169,6 +169,7 @@ class DashboardFeed(Widget):
         follower: LogFollower | None = None
         carry: SessionDelta | None = None
         done_before = -1
+        posted_at = -self.frame_s
         try:
             while not worker.is_cancelled:
                 delta = watcher.poll()
@@ -189,11 +190,14 @@ class DashboardFeed(Widget):
                         done_before = done
                         self._wake_advice.set()
                 live = watcher.runner.alive or watcher.counts().get("running", 0) > 0
-                # live: a frame every poll, changed or not (the running clocks move)
-                if (carry is not None or live) and not self.inflight.is_set():
+                # live: a frame every poll, changed or not (the running clocks move); a
+                # poll that overran into the next slot waits, frames never bunch up
+                now = time.monotonic()
+                spaced = now - posted_at >= self.frame_s / 2
+                if (carry is not None or live) and spaced and not self.inflight.is_set():
                     self.inflight.set()
                     self.post_message(SessionChanged(carry or SessionDelta()))
-                    carry = None
+                    carry, posted_at = None, now
                 follower = self._follow_log(follower)
                 self._load_curve(watcher)
                 self._load_top_curves(watcher)
