@@ -12,6 +12,7 @@ many seconds on a loaded 2-core box) is printed apart from what watching
 costs. Cases:
 
 * live: a sweep of 8 running trials, each writing one epoch a second;
+* live at 120×40, where every pane (the chart too) is on screen (no goal: a figure);
 * idle: the same session once every trial finished (nothing changes).
 
 Goals: live < 3 % of a core and < 4 KB/s; idle close to zero.
@@ -40,6 +41,7 @@ from ruamel.yaml import YAML
 ROOT = Path(__file__).resolve().parent.parent
 TRAINER = ROOT / "tests" / "progs" / "trainer.py"
 SIZE = (24, 80)
+WIDE = (40, 120)
 WARMUP_S = 5.0
 SETTLE_S = 2.0
 SETTLED_PCT = 15.0
@@ -68,11 +70,11 @@ def cpu_demand(pid: int) -> float:
 
 
 def measure(
-    argv: list[str], env: dict[str, str], window: float
+    argv: list[str], env: dict[str, str], window: float, size: tuple[int, int] = SIZE
 ) -> tuple[float, float, float, float]:
     """(% of one core, bytes/s to the terminal, warm-up s, warm-up CPU s) after a warm-up."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *SIZE, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
     proc = subprocess.Popen(
         argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
     )
@@ -156,8 +158,8 @@ def main() -> None:
     store = tmp / "store"
     env = {**os.environ, "TERM": "xterm-256color", "KTTUI_HOME": str(store)}
     env["PYTHONPATH"] = str(ROOT)
-    # the sweep must outlive both live measurements (the console, then top)
-    epochs = int(2 * (MAX_WARMUP_S + args.window) + 30)
+    # the sweep must outlive the live measurements (the console twice, then top)
+    epochs = int(3 * (MAX_WARMUP_S + args.window) + 30)
     spec = write_spec(tmp, 8, epochs)
     kttui("run", str(spec), "--sessions-dir", str(store), env=env)
     attach = [sys.executable, "-m", "kttui", "attach"]
@@ -166,6 +168,7 @@ def main() -> None:
     try:
         rows.append(("kttui attach, 8 trials × 1 epoch/s", *measure(attach, env, args.window)))
         rows.append(("top -d 1 (same run)", *measure(top, env, args.window)))
+        rows.append(("kttui attach, live, 120×40", *measure(attach, env, args.window, WIDE)))
         kttui("shutdown", "--sessions-dir", str(store), env=env)
         wait_finished(store)
         rows.append(("kttui attach, nothing running", *measure(attach, env, args.window)))

@@ -3,13 +3,17 @@
 The console is driven by Pilot on sessions written to disk; each pane's
 redraws are counted (the chart's own counter; the trial table's rendered
 lines; the header, GPU and advice panes' updates) while the feed keeps
-polling. Figures (CPU, bytes to the terminal) are in bench/tui_idle.py.
+polling. While a sweep is live everything lands in one frame a second (the
+feed's), hidden panes are neither plotted nor polled, and a poll reads only
+what grew. Figures (CPU, bytes to the terminal) are in bench/tui_idle.py.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,8 +22,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Markdown
 
+from kttui.metricparse import EpochLog
+from kttui.service.watch import SessionWatcher
 from kttui.tui.app import KttuiApp
 from kttui.tui.screens.dashboard import DashboardScreen
+from kttui.tui.screens.dashboard_feed import FRAME_S, IDLE_POLL_S, next_poll_in
+from kttui.tui.widgets import charts
 from kttui.tui.widgets.charts import ChartPane
 from kttui.tui.widgets.gpu_pane import GpuPane
 from kttui.tui.widgets.header import SessionHeader
@@ -131,3 +139,163 @@ async def test_a_new_epoch_redraws_only_its_line_and_its_curve(store: Path) -> N
         assert redraws.table_lines and set(redraws.table_lines) == {own_line}
         assert redraws.updates == {"header": 0, "gpus": 0, "advice": 0}
         assert chart.replots == replots + 1
+
+
+def test_a_live_feed_polls_on_the_frame_clock() -> None:
+    # on the wall clock's half seconds while live, whatever the phase of the last poll
+    for now, wait in ((100.2, 0.3), (100.5, 1.0), (100.9, 0.6), (101.49, 0.01)):
+        assert next_poll_in(now, live=True) == pytest.approx(wait)
+    assert next_poll_in(100.2, live=False) == IDLE_POLL_S  # nothing runs: slowly
+    assert FRAME_S == 1.0
+
+
+class Writer:
+    """Appends an epoch to a running trial's metrics every few milliseconds (a fast trial)."""
+
+    def __init__(self, path: Path, epoch: int) -> None:
+        self.path, self.epoch = path, epoch
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.03):
+            self.epoch += 1
+            line = json.dumps({"epoch": self.epoch, "val_auc": 0.5 + self.epoch % 7 / 100})
+            with open(self.path, "a") as fh:
+                fh.write(line + "\n")
+
+    def __enter__(self) -> Writer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+class Frames:
+    """Tags every redraw with the number of SessionChanged frames the screen applied so far."""
+
+    def __init__(self, screen: DashboardScreen) -> None:
+        self.count = 0
+        self.drawn: list[tuple[str, int]] = []
+        feed, chart = screen.feed, screen.query_one(ChartPane)
+        Redraws._wrap(feed, "delivered", self._frame)
+        Redraws._wrap(screen.query_one(TrialTable), "render_line", self._note("line"))
+        Redraws._wrap(screen.query_one(SessionHeader), "update", self._note("header"))
+        Redraws._wrap(chart, "replot", self._note("chart"))
+
+    def _frame(self, *args: Any) -> None:
+        self.count += 1
+
+    def _note(self, what: str) -> Callable[..., None]:
+        def note(*args: Any) -> None:
+            self.drawn.append((f"{what}{args[:1]}", self.count))
+
+        return note
+
+
+@pytest.mark.timeout(300)
+@sync
+async def test_a_fast_trial_costs_one_frame_a_second(store: Path) -> None:
+    session = write_demo_session(store, trials=40, epochs=20, running=(39,))
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one(TrialTable)
+        await settled(pilot, screen)
+        await until(pilot, lambda: screen.selected == 39)
+        chart = screen.query_one(ChartPane)
+        replots = chart.replots
+        epoch = table.rows_by_number[39].epoch or 0
+        frames = Frames(screen)
+        start = time.monotonic()
+        with Writer(session.trial_dir(39) / "metrics.jsonl", epoch) as writer:
+            await until(pilot, lambda: frames.count >= 4, timeout=60)
+        elapsed = time.monotonic() - start
+        last = writer.epoch
+        await until(pilot, lambda: table.rows_by_number[39].epoch == last, timeout=30)
+        await until(pilot, lambda: chart.replots > replots)
+        # ~30 epochs a second arrive, yet each line, the header and the chart draw at
+        # most once a frame (no timer of their own between frames) ...
+        repeated = [d for d, n in Counter(frames.drawn).items() if n > 1]
+        assert not repeated, repeated
+        # ... and frames come one a second, never closer than half of that (a late poll
+        # is not followed by a second frame at once): never 5 a second as before
+        assert frames.count <= elapsed / (FRAME_S / 2) + 2
+        own_line = table.get_row_index("39") + 1 - int(table.scroll_offset.y)
+        assert {d for d, _ in frames.drawn if d.startswith("line")} == {f"line({own_line},)"}
+
+
+@pytest.mark.timeout(300)
+@sync
+async def test_hidden_panes_are_neither_plotted_nor_polled(store: Path) -> None:
+    session = write_demo_session(store, trials=40, epochs=20, running=(39,))
+    app = KttuiApp(store, session.path, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:  # one pane at a time: the trials
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        table = screen.query_one(TrialTable)
+        await until(pilot, lambda: screen.loaded and screen.selected == 39, timeout=180)
+        chart = screen.query_one(ChartPane)
+        gpu_polls: list[int] = []
+        Redraws._wrap(screen.feed, "poll_gpus", lambda: gpu_polls.append(1))
+        replots = chart.replots
+        epoch = table.rows_by_number[39].epoch or 0
+        with Writer(session.trial_dir(39) / "metrics.jsonl", epoch) as writer:
+            await until(pilot, lambda: (table.rows_by_number[39].epoch or 0) > epoch + 3)
+            await polls_pass(pilot, screen, 3)  # the GPU interval (2 s) fired meanwhile
+        await until(pilot, lambda: table.rows_by_number[39].epoch == writer.epoch)
+        assert chart.replots == replots and gpu_polls == []
+        await pilot.press("tab")  # the chart shows: it draws what it missed
+        assert screen.current_pane == "chart"
+        await until(pilot, lambda: chart.replots == replots + 1)
+        await pilot.press("tab", "tab", "tab")  # the GPUs show: they are polled again
+        assert screen.current_pane == "gpus"
+        await until(pilot, lambda: gpu_polls)
+
+
+def test_a_poll_reads_only_what_grew(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = write_demo_session(store, trials=3, epochs=20, running=(2,))
+    watcher = SessionWatcher(session)
+    watcher.poll()
+    epoch = watcher.rows[2].epoch or 0
+    best = watcher.rows[2].best or 0.0
+
+    # a poll must not go back over a trial's whole series (its cost grew with the epochs)
+    def whole_series(self: EpochLog) -> list[tuple[int, float]]:
+        raise AssertionError("a poll re-read the whole series")
+
+    monkeypatch.setattr(EpochLog, "objective_series", whole_series)
+    metrics = session.trial_dir(2) / "metrics.jsonl"
+    lines = [
+        {"epoch": epoch + 1, "val_auc": best + 0.1},
+        {"epoch": epoch + 2, "val_auc": float("nan")},  # not a value: the epoch still counts
+        {"epoch": epoch + 3, "val_auc": best - 0.2},
+    ]
+    with open(metrics, "a") as fh:
+        fh.write("".join(json.dumps(line) + "\n" for line in lines))
+    delta = watcher.poll()
+    row = watcher.rows[2]
+    assert [r.number for r in delta.rows] == [2]
+    assert (row.epoch, row.current, row.best) == (epoch + 3, best - 0.2, best + 0.1)
+    assert not watcher.poll()  # nothing grew: nothing changed
+
+
+def test_a_growing_curve_is_cleaned_only_where_it_grew(monkeypatch: pytest.MonkeyPatch) -> None:
+    pane = ChartPane()
+    curve = [(1, 0.5), (2, float("nan")), (3, 0.6)]
+    assert pane._cleaned(7, curve) == ([1.0, 3.0], [0.5, 0.6])
+    cleaned: list[list[tuple[int, float]]] = []
+    whole = charts.clean_series
+
+    def counted(points: Any) -> tuple[list[float], list[float]]:
+        cleaned.append(list(points))
+        return whole(points)
+
+    monkeypatch.setattr(charts, "clean_series", counted)
+    curve.append((4, 0.7))
+    assert pane._cleaned(7, curve) == ([1.0, 3.0, 4.0], [0.5, 0.6, 0.7])
+    assert cleaned == [[(4, 0.7)]]  # only the new point
+    assert pane._cleaned(7, [(1, 0.1)]) == ([1.0], [0.1])  # a reloaded curve: afresh

@@ -15,20 +15,22 @@ import pytest
 from kttui.service import sessions
 from kttui.tui.app import KttuiApp
 from kttui.tui.screens.dashboard import DashboardScreen
-from kttui.tui.widgets.header import HeaderInfo, SessionHeader, header_text
+from kttui.tui.widgets.header import HeaderInfo, SessionHeader, elapsed_and_eta, header_text
 from tests.test_tui_pilot import start_sweep, sync, until
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_a_measured_header_advances_with_the_clock() -> None:
-    info = HeaderInfo(name="s", state="running", elapsed_s=10.0, eta_s=100.0, measured_ts=1000.0)
-    later = info.at(1030.0)
-    assert (later.elapsed_s, later.eta_s, later.measured_ts) == (40.0, 70.0, 1030.0)
-    assert info.at(2000.0).eta_s == 0.0  # an ETA never goes below zero
-    frozen = HeaderInfo(name="s", state="finished", elapsed_s=10.0)
-    assert frozen.at(5000.0) is frozen  # a finished sweep's clock stays where it ended
-    assert "elapsed 40s" in header_text(later, 200).plain
+def test_a_live_header_advances_with_the_clock() -> None:
+    counts = {"complete": 1, "running": 1}
+    elapsed, eta = elapsed_and_eta(1000.0, [], counts, 4, alive=True, now=1030.0)
+    assert (elapsed, eta) == (30.0, 90.0)  # 1 of 4 done in 30 s: 3 more take 90 s
+    later = elapsed_and_eta(1000.0, [], counts, 4, alive=True, now=1040.0)
+    assert later == (40.0, 120.0)
+    # a stopped sweep's clock ends where its last trial ended
+    assert elapsed_and_eta(1000.0, [], counts, 4, alive=False, now=5000.0)[0] == 0.0
+    info = HeaderInfo(name="s", state="running", elapsed_s=later[0], eta_s=later[1])
+    assert "elapsed 40s" in header_text(info, 200).plain
 
 
 @sync

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kttui.best import best as best_trial
-from kttui.best import is_better, maximizing, running_best
+from kttui.best import is_better, maximizing
 from kttui.heartbeat import describe, silent_for
 from kttui.metricparse import EpochLog, LineParser
 from kttui.metricsfile import FILE_NAME
@@ -43,6 +43,36 @@ class SessionDelta:
 
     def __bool__(self) -> bool:
         return bool(self.rows or self.points or self.runner or self.initial)
+
+
+@dataclass
+class _Progress:
+    """A live trial's newest epoch and objective and its best so far, kept as lines arrive.
+
+    Recomputing them from the whole series made every poll cost grow with the
+    epochs a trial had written (days of epochs on a long sweep).
+    """
+
+    log: EpochLog
+    at: int = -1  # the epoch ``current`` belongs to
+    current: float | None = None
+    best: float | None = None
+
+    def add(self, points: list[tuple[int, float]], maximize: bool) -> None:
+        for epoch, value in points:
+            if epoch >= self.at:
+                self.at, self.current = epoch, value
+            if is_better(value, self.best, maximize):
+                self.best = value
+
+    def apply(self, row: TrialRow) -> TrialRow:
+        """``row`` with what the tail saw, when the tail is at or ahead of status.json."""
+        last = self.log.last_epoch
+        if not last or last < (row.epoch or 0):
+            return row
+        if self.current is None:
+            return dataclasses.replace(row, epoch=last)
+        return dataclasses.replace(row, epoch=last, current=self.current, best=self.best)
 
 
 class _Lines:
@@ -97,7 +127,7 @@ class SessionWatcher:
         self._dir_mtime: int | None = None
         self._rescan_at = 0.0
         self._events = _Lines(session.events_path)
-        self._tails: dict[int, tuple[FileTail, EpochLog]] = {}
+        self._tails: dict[int, tuple[FileTail, _Progress]] = {}
         self._parser = LineParser("jsonl")
         self._runner_sig: tuple[Any, ...] | None = None
         self._polled = False
@@ -113,9 +143,8 @@ class SessionWatcher:
             tail.close()
         self._tails.clear()
 
-    def _scan(self, now: float) -> set[int]:
-        packed = self.session.packed_statuses()  # an import: never changes
-        if packed:
+    def _scan(self, now: float, packed: dict[int, dict[str, Any]]) -> set[int]:
+        if packed:  # an import: never changes
             return set(packed) - self._known
         try:
             mtime = os.stat(self.session.trials_dir).st_mtime_ns
@@ -131,8 +160,7 @@ class SessionWatcher:
         numbers = {int(n) for n in names if n.isdigit()}
         return numbers - self._known
 
-    def _read_status(self, number: int) -> dict[str, Any] | None:
-        packed = self.session.packed_statuses()
+    def _read_status(self, number: int, packed: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
         if packed:
             if number in self._stat:
                 return None
@@ -152,16 +180,16 @@ class SessionWatcher:
         self._stat[number] = sig
         return data
 
-    def _tail(self, number: int) -> tuple[list[tuple[int, float]], EpochLog | None]:
+    def _tail(self, number: int) -> list[tuple[int, float]]:
         entry = self._tails.get(number)
         if entry is None:
             tail = FileTail(self.session.trial_dir(number) / FILE_NAME)
-            entry = (tail, EpochLog(self.metric, self.direction))
+            entry = (tail, _Progress(EpochLog(self.metric, self.direction)))
             self._tails[number] = entry
-        tail, log = entry
+        tail, progress = entry
         new: list[tuple[int, float]] = []
         for line in tail.read_lines():
-            record = log.feed(self._parser.parse(line))
+            record = progress.log.feed(self._parser.parse(line))
             if record is None:
                 continue
             value = record[1].get(self.metric)
@@ -169,7 +197,8 @@ class SessionWatcher:
                 new.append((record[0], value))
         if new:
             self.series.setdefault(number, []).extend(new)
-        return new, log
+            progress.add(new, self.maximize)
+        return new
 
     def _runner_view(self) -> RunnerView:
         runner = self.session.runner() or {}
@@ -202,33 +231,23 @@ class SessionWatcher:
             trial = event.get("trial") if isinstance(event, dict) else None
             if isinstance(trial, int):
                 touched.add(trial)
-        new = self._scan(now)
+        packed = self.session.packed_statuses()  # one stat per poll, not one per trial
+        new = self._scan(now, packed)
         self._known |= new
         check = (touched & self._known) | new | self._live
         for number in sorted(check):
-            status = self._read_status(number)
+            status = self._read_status(number, packed)
             live = self.follow_metrics and (
                 (status is not None and status.get("state") in LIVE_STATES)
                 or (status is None and number in self._live)
             )
-            points: list[tuple[int, float]] = []
-            log = None
-            if live:
-                points, log = self._tail(number)
+            points = self._tail(number) if live else []
+            if points:
+                delta.points[number] = points
             if status is None:
-                if points and number in self.rows:
-                    row = self.rows[number]
-                    series = self.series.get(number, [])
-                    updated = dataclasses.replace(
-                        row,
-                        epoch=max(p[0] for p in series),
-                        current=series[-1][1],
-                        best=running_best([v for _, v in series], self.maximize)[-1],
-                    )
-                    self._set_row(updated)
-                    delta.rows.append(updated)
-                if points:
-                    delta.points[number] = points
+                row = self.rows.get(number)
+                if points and row is not None:
+                    self._update(self._tails[number][1].apply(row), delta)
                 continue
             if status.get("state") in LIVE_STATES:
                 self._live.add(number)
@@ -238,16 +257,19 @@ class SessionWatcher:
                 if entry is not None:
                     # last lines written before the trial ended
                     entry[0].close()
-            row = trial_row(status, log)
-            if points:
-                delta.points[number] = points
-            if self.rows.get(number) != row:
-                self._set_row(row)
-                delta.rows.append(row)
+            row = trial_row(status)
+            if live:
+                row = self._tails[number][1].apply(row)
+            self._update(row, delta)
         if delta.rows or delta.initial:
             delta.counts = dict(self.counts())
             delta.best = self._best
         return delta
+
+    def _update(self, row: TrialRow, delta: SessionDelta) -> None:
+        if self.rows.get(row.number) != row:
+            self._set_row(row)
+            delta.rows.append(row)
 
     # -- derived views ----------------------------------------------------------
     def _set_row(self, row: TrialRow) -> None:

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from kttui.session import Session
 from kttui.tui.messages import EditSpec, NewSweep, OpenSession
 from kttui.tui.screens.dashboard import DashboardScreen
+from kttui.tui.screens.dashboard_feed import FRAME_S
 from kttui.tui.screens.home import HomeScreen
 
 # The editor, detail, help and prompt screens are imported when first opened:
@@ -43,13 +44,14 @@ class KttuiApp(App[None]):
         store: Path,
         attach: Path | None = None,
         *,
-        poll_s: float = 0.05,
+        poll_s: float = FRAME_S,
         cursor_blink: bool = True,
         launch_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.attach = attach
+        #: the dashboard's frame period while a sweep is live (a soak test shortens it)
         self.poll_s = poll_s
         self.cursor_blink = cursor_blink
         self.launch_dir = launch_dir
@@ -66,7 +68,7 @@ class KttuiApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.store))
         if self.attach is not None:
-            self.push_screen(DashboardScreen(Session(self.attach), poll_s=self.poll_s))
+            self.push_screen(DashboardScreen(Session(self.attach), frame_s=self.poll_s))
 
     # -- navigation ---------------------------------------------------------------------
     def pop_screen(self) -> AwaitComplete:
@@ -93,7 +95,7 @@ class KttuiApp(App[None]):
         await super().on_event(event)
 
     def on_open_session(self, message: OpenSession) -> None:
-        self.push_screen(DashboardScreen(message.session, poll_s=self.poll_s))
+        self.push_screen(DashboardScreen(message.session, frame_s=self.poll_s))
 
     def on_edit_spec(self, message: EditSpec) -> None:
         from kttui.tui.screens.editor import EditorScreen

@@ -10,7 +10,6 @@ shows one line in that pane and the rest keeps going.
 
 from __future__ import annotations
 
-import time
 from typing import ClassVar
 
 from textual import on
@@ -26,7 +25,7 @@ from kttui.service.specs import curve_label, log_params, space_params
 from kttui.session import Session
 from kttui.tui.guard import guarded
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
-from kttui.tui.screens.dashboard_feed import POST_EVERY_S, DashboardFeed
+from kttui.tui.screens.dashboard_feed import FRAME_S, DashboardFeed
 from kttui.tui.screens.dashboard_view import PANE_TITLES, PANES, DashboardView
 from kttui.tui.screens.safe_panes import SafeChartPane, SafeGpuPane, SafeLogPane, SafeTrialTable
 from kttui.tui.view_state import ViewState
@@ -40,8 +39,6 @@ from kttui.tui.widgets.trial_table import TrialTable
 #: Below this size the panes become tabs.
 WIDE_MIN = (120, 34)
 MAX_LOADED_CURVES = 64
-#: The trial table is re-rendered at most this often (seconds; the feed posts as often).
-TABLE_EVERY_S = POST_EVERY_S
 #: Actions whose enabled state (``check_action``) follows the runner or the selected trial.
 DYNAMIC_ACTIONS = ("pause", "resume", "stop", "kill", "detail")
 
@@ -82,10 +79,9 @@ class DashboardScreen(DashboardView):
         _b("escape", "back", "Sessions", "back", "Back to the sessions (the sweep goes on)", False),
     ]
 
-    def __init__(self, session: Session, *, poll_s: float = 0.05) -> None:
+    def __init__(self, session: Session, *, frame_s: float = FRAME_S) -> None:
         super().__init__()
         self.session = session
-        self.poll_s = poll_s
         info = session.info()
         objective = info.get("objective") or {}
         self.metric = str(objective.get("metric") or "value")
@@ -94,7 +90,9 @@ class DashboardScreen(DashboardView):
         self.baseline = float(baseline) if isinstance(baseline, int | float) else None
         target = info.get("target")
         self.target = float(target) if isinstance(target, int | float) else None
-        self._created_ts = parse_ts(info.get("created"))
+        created = parse_ts(info.get("created"))
+        # a whole second, like a trial's start: every clock on screen steps on the same beat
+        self._created_ts = float(int(created)) if created is not None else None
         self.params = space_params(session)
         self.view = ViewState.load(session.path)
         self.curves: dict[int, list[tuple[int, float]]] = {}
@@ -103,12 +101,9 @@ class DashboardScreen(DashboardView):
         self.loaded = False
         self.counts: dict[str, int] = {}
         self.best: TrialRow | None = None
-        self._table_pending: dict[int, TrialRow] = {}
-        self._table_flushed = 0.0
-        self._table_timer: Timer | None = None
         self.gpus: GpuSnapshot | None = None
         self._enabled: tuple[bool, ...] = ()
-        self.feed = DashboardFeed(session, poll_s=poll_s)
+        self.feed = DashboardFeed(session, frame_s=frame_s)
         self.data = ChartData(
             curves=self.curves,
             metric=curve_label(session, self.metric),
@@ -155,7 +150,8 @@ class DashboardScreen(DashboardView):
             self.query_one(f"#pane-{pane}").border_title = PANE_TITLES[pane]
         self._restore_view(table)
         self.query_one("#pane-chart").border_title = self._chart_title()
-        self.set_interval(1.0, table.tick)
+        gpus = self.query_one(GpuPane)
+        self.feed.gpus_wanted = lambda: gpus.is_on_screen
         self._update_bar()
         self._update_tabs()
         table.focus()
@@ -185,7 +181,6 @@ class DashboardScreen(DashboardView):
             elapsed_s=elapsed,
             eta_s=eta,
             reason=runner.reason if runner.state != "running" else "",
-            measured_ts=time.time() if runner.alive else None,  # the header ticks on its own
         )
         self.query_one(SessionHeader).show(info)
 
@@ -204,45 +199,34 @@ class DashboardScreen(DashboardView):
     # -- what the feed sends ---------------------------------------------------------
     @guarded("trials")
     def on_session_changed(self, message: SessionChanged) -> None:
+        """One frame: what changed, and the clocks of a live sweep (an empty delta: only those).
+
+        The feed posts at most one a second while anything runs, so everything
+        that moves lands in the same frame and each changed line renders once.
+        """
         delta = message.delta
         try:
             if delta.runner is not None:
                 self.runner = delta.runner
             if delta.counts is not None:
                 self.counts, self.best = delta.counts, delta.best
+            table = self.query_one(TrialTable)
             if delta.rows:
-                self._queue_rows(delta.rows)
+                table.apply(delta.rows)
+                self.data.rows = table.rows_by_number
+                self._refresh_enabled()  # the selected trial may have ended
             for number, points in delta.points.items():
                 if points:
                     self.curves.setdefault(number, []).extend(points)
             if delta.points or delta.rows:
                 self.query_one(ChartPane).invalidate()
-            self._update_bar()
+            table.tick()
+            if delta or self.runner.alive:  # else nothing the header shows moved
+                self._update_bar()
             if delta.initial:
                 self.loaded = True
         finally:
             self.feed.delivered()
-
-    def _queue_rows(self, rows: list[TrialRow]) -> None:
-        """Rows for the table, applied at most every TABLE_EVERY_S (a render each)."""
-        self._table_pending.update((r.number, r) for r in rows)
-        wait = self._table_flushed + TABLE_EVERY_S - time.monotonic()
-        if wait <= 0:
-            self._flush_rows()
-        elif self._table_timer is None:
-            self._table_timer = self.set_timer(wait, self._flush_rows)
-
-    @guarded("trials")
-    def _flush_rows(self) -> None:
-        self._table_timer = None
-        self._table_flushed = time.monotonic()
-        rows, self._table_pending = list(self._table_pending.values()), {}
-        if rows:
-            table = self.query_one(TrialTable)
-            table.apply(rows)
-            self.data.rows = table.rows_by_number
-            self.query_one(ChartPane).invalidate()
-            self._refresh_enabled()  # the selected trial may have ended
 
     @guarded("log")
     def on_log_read(self, message: LogRead) -> None:

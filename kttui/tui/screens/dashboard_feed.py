@@ -1,21 +1,29 @@
 """The dashboard's data feed: three workers, one per update rate.
 
-- fast: the session's rows and epochs, the selected trial's log and curve
-  (every ``poll_s``);
+- fast: the session's rows and epochs, the selected trial's log and curve.
+  It is also the dashboard's frame clock: while anything runs it polls and
+  posts once a frame (:data:`FRAME_S`, on the wall clock's half seconds), even
+  when nothing changed, so the screen redraws every running clock, the rows and
+  the curves in one frame a second rather than one per change and one per
+  timer. When nothing runs it polls every :data:`IDLE_POLL_S` and posts only
+  changes; a new selection wakes it at once;
 - slow and exclusive: the advice pane's analysis, recomputed only when a
   trial finished, at most every few seconds (it can take a second on big
   sweeps and must never hold up the rows);
-- interval: the GPU inventory, every couple of seconds.
+- interval: the GPU inventory, every couple of seconds while the GPU pane is
+  on screen.
 
 The feed is an invisible widget whose messages bubble to its screen, so the
 screen only routes what arrives. Workers share the newest rows through one
-reference swap (a list replaced, never mutated).
+reference swap (a list replaced, never mutated). Waits are single waits on an
+event (no polling in slices), so a quiet console sleeps.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual import work
@@ -33,17 +41,23 @@ from kttui.session import Session
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
 
 GPU_EVERY_S = 2.0
-#: At most one SessionChanged per this many seconds: changes in between are merged
-#: (a few frames a second however many trials write epochs).
-POST_EVERY_S = 0.2
-#: After this long without a change the fast worker polls less often (seconds) ...
-QUIET_AFTER_S = 2.0
-#: ... every LIVE_QUIET_S while trials run or the runner lives, else every IDLE_POLL_S.
-LIVE_QUIET_S = 0.5
+#: While trials run (or the runner lives) the feed posts one SessionChanged per frame ...
+FRAME_S = 1.0
+#: ... at this offset into each wall-clock second: a running trial's elapsed time (whole
+#: seconds since a whole-second start) then steps by one per frame, never skips a digit.
+FRAME_PHASE_S = 0.5
+#: When nothing runs: poll this often, post only what changed.
 IDLE_POLL_S = 2.0
 STATS_EVERY_S = 3.0
 #: The stderr lines the advice pane shows when launching paused on failures.
 PAUSE_TAIL_LINES = 12
+
+
+def next_poll_in(now: float, live: bool, frame_s: float = FRAME_S) -> float:
+    """Seconds from ``now`` (wall clock) to the next poll: the next frame while live."""
+    if not live:
+        return IDLE_POLL_S
+    return frame_s - (now - FRAME_PHASE_S) % frame_s
 
 
 def merge_delta(into: SessionDelta, more: SessionDelta) -> SessionDelta:
@@ -95,10 +109,10 @@ class DashboardFeed(Widget):
 
     DEFAULT_CSS = "DashboardFeed { display: none; }"
 
-    def __init__(self, session: Session, *, poll_s: float = 0.05) -> None:
+    def __init__(self, session: Session, *, frame_s: float = FRAME_S) -> None:
         super().__init__()
         self.session = session
-        self.poll_s = poll_s
+        self.frame_s = frame_s
         #: set while a SessionChanged is on its way: deltas merge until it is handled
         self.inflight = threading.Event()
         self.loaded_curves: set[int] = set()
@@ -109,18 +123,20 @@ class DashboardFeed(Widget):
         self._log_target: int | None = None
         #: set to cut the fast worker's wait short (a new selection, unmount)
         self._wake = threading.Event()
-        self._changed_at = time.monotonic()
         self._last_gpus: object = None
+        #: the screen says whether the GPU pane is on screen (hidden: not polled)
+        self.gpus_wanted: Callable[[], bool] = lambda: True
         #: polls of the fast worker so far (tests wait on it)
         self.polls = 0
 
     def on_mount(self) -> None:
         self.follow()
         self.advise()  # the GPU pane's first poll waits for the first rows (follow)
-        self.set_interval(GPU_EVERY_S, self.poll_gpus)
+        self.set_interval(GPU_EVERY_S, self._poll_shown_gpus)
 
     def on_unmount(self) -> None:
         self._wake.set()
+        self._wake_advice.set()
 
     @property
     def log_target(self) -> int | None:
@@ -133,19 +149,10 @@ class DashboardFeed(Widget):
             self._log_target = number
             self._wake.set()
 
-    def poll_interval(self, now: float, live: bool) -> float:
-        """Fast while things change; slower when quiet; slow when nothing runs."""
-        if now - self._changed_at < QUIET_AFTER_S:
-            return self.poll_s
-        return max(self.poll_s, LIVE_QUIET_S if live else IDLE_POLL_S)
-
     def _sleep(self, worker: Worker[None], seconds: float) -> None:
-        """Up to ``seconds``; cut short by :attr:`_wake` or cancellation."""
-        deadline = time.monotonic() + seconds
-        while not worker.is_cancelled and (left := deadline - time.monotonic()) > 0:
-            if self._wake.wait(min(left, 0.25)):
-                break
-        self._wake.clear()
+        """Up to ``seconds``; cut short by :attr:`_wake` (a new selection, unmount)."""
+        if not worker.is_cancelled and self._wake.wait(seconds):
+            self._wake.clear()
 
     def delivered(self) -> None:
         """The screen applied a SessionChanged: the next one may go."""
@@ -162,12 +169,12 @@ class DashboardFeed(Widget):
         follower: LogFollower | None = None
         carry: SessionDelta | None = None
         done_before = -1
+        posted_at = -self.frame_s
         try:
             while not worker.is_cancelled:
                 delta = watcher.poll()
                 self.polls += 1
                 if delta:
-                    self._changed_at = time.monotonic()
                     carry = delta if carry is None else merge_delta(carry, delta)
                     self._snapshot = Snapshot(
                         tuple(watcher.rows.values()),
@@ -182,19 +189,19 @@ class DashboardFeed(Widget):
                     if done != done_before or delta.runner is not None:
                         done_before = done
                         self._wake_advice.set()
-                posted = False
-                if carry is not None and not self.inflight.is_set():
-                    posted = True
+                live = watcher.runner.alive or watcher.counts().get("running", 0) > 0
+                # live: a frame every poll, changed or not (the running clocks move); a
+                # poll that overran into the next slot waits, frames never bunch up
+                now = time.monotonic()
+                spaced = now - posted_at >= self.frame_s / 2
+                if (carry is not None or live) and spaced and not self.inflight.is_set():
                     self.inflight.set()
-                    self.post_message(SessionChanged(carry))
-                    carry = None
+                    self.post_message(SessionChanged(carry or SessionDelta()))
+                    carry, posted_at = None, now
                 follower = self._follow_log(follower)
                 self._load_curve(watcher)
                 self._load_top_curves(watcher)
-                live = watcher.runner.alive or watcher.counts().get("running", 0) > 0
-                # after a post, what changes meanwhile waits for the next frame's slot
-                wait = POST_EVERY_S if posted else self.poll_interval(time.monotonic(), live)
-                self._sleep(worker, wait)
+                self._sleep(worker, next_poll_in(time.time(), live, self.frame_s))
         finally:
             watcher.close()
             if follower is not None:
@@ -211,7 +218,6 @@ class DashboardFeed(Widget):
         elif follower is not None:
             lines = follower.read()
             if lines:
-                self._changed_at = time.monotonic()
                 self.post_message(LogRead(target, lines))
         return follower
 
@@ -241,9 +247,11 @@ class DashboardFeed(Widget):
     def advise(self) -> None:
         worker = get_current_worker()
         while not worker.is_cancelled:
-            if not self._wake_advice.wait(0.2):
+            if not self._wake_advice.wait(STATS_EVERY_S * 10):
                 continue
             self._wake_advice.clear()
+            if worker.is_cancelled:
+                break
             snap = self._snapshot
             rows = list(snap.rows)
             stats = session_stats(
@@ -259,6 +267,11 @@ class DashboardFeed(Widget):
             worker.cancelled_event.wait(STATS_EVERY_S)
 
     # -- interval: GPUs ----------------------------------------------------------
+    def _poll_shown_gpus(self) -> None:
+        """The interval's poll: only while the GPU pane is on screen (its Show polls too)."""
+        if self.gpus_wanted():
+            self.poll_gpus()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed-gpus")
     def poll_gpus(self) -> None:
         snapshot = gpu_snapshot(self._snapshot.rows, backend=self._backend)

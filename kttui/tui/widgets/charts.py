@@ -2,15 +2,19 @@
 
 The pane draws from data its screen hands it (rows, curves, the report's
 analysis); every number comes from :mod:`kttui.chartdata` or
-:mod:`kttui.analysis`. It re-plots at most once a second however fast the data
-changes, only while it is visible, and only when what it draws changed (a
-cheap fingerprint of the shown series is compared first). The legend is drawn below the plot,
+:mod:`kttui.analysis`. It re-plots at most about once a second however fast the
+data changes (right away when the last plot is older: in the same frame as the
+rows that changed it), only while it is visible (a hidden pane that was
+invalidated re-plots when shown), and only when what it draws changed (a cheap
+fingerprint of the shown series is compared first). No timer runs while nothing
+changes. The legend is drawn below the plot,
 never over the data (``l`` hides it); importance and the pair view are text,
 so bars and cells line up with their labels exactly.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +23,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -46,6 +51,9 @@ TITLES = {
     "pair": "pair view",
 }
 MAX_POINTS = 400
+#: At most one re-plot per this many seconds (a little under the feed's frame, so
+#: a frame's change is drawn in that frame despite timer jitter).
+REPLOT_EVERY_S = 0.9
 #: Series colours: (plotext name, rich style), told apart on 256-colour terminals.
 COLOURS = (
     ("cyan", "cyan"),
@@ -126,6 +134,11 @@ class ChartPane(Vertical):
         self.data = ChartData()
         self._dirty = True
         self._drawn: tuple[Any, ...] | None = None
+        self._plotted_at = -REPLOT_EVERY_S
+        self._legend: Text | None = None
+        #: per trial: (the curve list, points cleaned so far, their xs, their ys)
+        self._clean: dict[int, tuple[Sequence[Any], int, list[float], list[float]]] = {}
+        self._timer: Timer | None = None
         #: how many times the chart was drawn (a watcher's cost; tests count it)
         self.replots = 0
 
@@ -139,21 +152,29 @@ class ChartPane(Vertical):
         return self.query_one(_Plot).plt
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self._maybe_replot)
         self.replot()
 
     def set_data(self, data: ChartData) -> None:
         self.data = data
-        self._dirty = True
+        self.invalidate()
 
     def invalidate(self) -> None:
+        """What the chart draws may have changed: re-plot when due (one timer, no interval)."""
         self._dirty = True
+        if self._timer is None and self.is_mounted:
+            wait = self._plotted_at + REPLOT_EVERY_S - time.monotonic()
+            # when due: at once (10 ms, the least a timer takes), else when the last plot ages
+            self._timer = self.set_timer(max(0.01, wait), self._maybe_replot)
+
+    def on_show(self) -> None:
+        if self._dirty:  # changed while hidden
+            self.invalidate()
 
     def watch_kind(self) -> None:
         self.replot()
 
     def watch_selected(self) -> None:
-        self._dirty = True
+        self.invalidate()
 
     def watch_slice_param(self) -> None:
         if self.kind in ("slice", "pair"):
@@ -175,6 +196,7 @@ class ChartPane(Vertical):
         return self.pair_param
 
     def _maybe_replot(self) -> None:
+        self._timer = None
         if self._dirty and self.display and self.is_on_screen:
             self._dirty = False
             if self.fingerprint() != self._drawn:
@@ -202,6 +224,7 @@ class ChartPane(Vertical):
             return
         self._dirty = False
         self._drawn = self.fingerprint()
+        self._plotted_at = time.monotonic()
         self.replots += 1
         plot, text = self.query_one(_Plot), self.query_one("#chart-text", Static)
         textual = self.kind in ("importance", "pair")
@@ -226,7 +249,30 @@ class ChartPane(Vertical):
             plot.refresh()
         box = self.query_one("#chart-legend", Static)
         box.display = bool(legend) and self.legend
-        box.update(legend_text(legend, max(10, self.size.width)))
+        shown = legend_text(legend, max(10, self.size.width))
+        if shown != self._legend:
+            # a new line count re-lays the screen out; new values on the same lines do not
+            lines = shown.plain.count("\n")
+            relayout = self._legend is None or lines != self._legend.plain.count("\n")
+            self._legend = shown
+            box.update(shown, layout=relayout)
+
+    def _cleaned(
+        self, number: int, curve: Sequence[tuple[int, float]]
+    ) -> tuple[list[float], list[float]]:
+        """A curve's finite points, cleaning only what was appended since the last plot.
+
+        Curves only grow (a reloaded one is a new list): re-cleaning a whole curve each
+        second cost time growing with the epochs of a long trial.
+        """
+        cached = self._clean.get(number)
+        if cached is None or cached[0] is not curve or cached[1] > len(curve):
+            cached = (curve, 0, [], [])
+        xs, ys = clean_series(curve[cached[1] :])
+        cached[2].extend(xs)
+        cached[3].extend(ys)
+        self._clean[number] = (curve, len(curve), cached[2], cached[3])
+        return cached[2], cached[3]
 
     # -- plotext charts: each returns its legend (text, style) ---------------------
     def _references(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
@@ -247,11 +293,14 @@ class ChartPane(Vertical):
 
     def _curves(self, plt: Any, data: ChartData) -> list[tuple[str, str]]:
         chosen = curve_numbers(data.rows, data.curves, self.selected, data.top_k, data.maximize)
+        # a braille cell is 2 dots wide: more points than dots draw nothing more
+        keep = max(40, min(MAX_POINTS, 2 * self.size.width))
         series = []
         for n in chosen:
-            xs, ys = clean_series(data.curves.get(n, ()))
+            xs, ys = self._cleaned(n, data.curves.get(n, []))
             if xs:
-                series.append((n, *thin(xs, ys)))
+                series.append((n, *thin(xs, ys, keep)))
+        self._clean = {n: c for n, c in self._clean.items() if n in chosen}
         if not series:
             plt.title("learning curves: no epoch reported yet by the best or selected trials")
             return []

@@ -5,10 +5,12 @@ so it is tested at 60, 80, 120 and 200 columns without an app. Narrower
 terminals get shorter words, then a shorter session name (middle ellipsis);
 the numbers themselves are never cut.
 
-The clock ticks on its own: the header keeps the wall time its elapsed and ETA
-were measured at and, while the runner is alive, advances them once a second
-itself (only this one-line widget re-renders), so an idle sweep, whose feed
-sends nothing, does not read as frozen.
+The clock moves with its screen's frames: while a sweep is live the feed posts
+one a second even when nothing changed (see
+:mod:`kttui.tui.screens.dashboard_feed`), so an idle sweep does not read as
+frozen, and the header's second, the trials' clocks and any new rows are drawn
+in one frame rather than one per timer. The line re-renders only when its text
+changed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.cells import cell_len
@@ -51,16 +53,6 @@ class HeaderInfo:
     elapsed_s: float | None = None
     eta_s: float | None = None
     reason: str = ""
-    #: wall time (time.time()) elapsed_s and eta_s were measured at; None: they do not move
-    measured_ts: float | None = None
-
-    def at(self, now: float) -> HeaderInfo:
-        """This header ``now``: elapsed grows and the ETA shrinks by the time since measured."""
-        if self.measured_ts is None or self.elapsed_s is None:
-            return self
-        gone = max(0.0, now - self.measured_ts)
-        eta = max(0.0, self.eta_s - gone) if self.eta_s is not None else None
-        return replace(self, elapsed_s=self.elapsed_s + gone, eta_s=eta, measured_ts=now)
 
     @property
     def done(self) -> int:
@@ -191,12 +183,8 @@ def elapsed_and_eta(
     return elapsed, eta if math.isfinite(eta) else None
 
 
-#: How often a live header's clock re-draws (seconds).
-TICK_S = 1.0
-
-
 class SessionHeader(Static):
-    """The header line; re-laid out when the terminal is resized, its clock ticking."""
+    """The header line; re-laid out when the terminal is resized."""
 
     DEFAULT_CSS = """
     SessionHeader { height: 1; text-wrap: nowrap; text-overflow: clip; }
@@ -206,15 +194,6 @@ class SessionHeader(Static):
         super().__init__(id=id, classes=classes)
         self.info: HeaderInfo | None = None
         self._shown: Text | None = None
-
-    def on_mount(self) -> None:
-        self.set_interval(TICK_S, self._tick)
-
-    def _tick(self) -> None:
-        """Advance a live clock (a header without ``measured_ts`` is left as it is)."""
-        if self.info is not None and self.info.measured_ts is not None:
-            self.info = self.info.at(time.time())
-            self._draw()
 
     def show(self, info: HeaderInfo) -> None:
         if info != self.info:
@@ -228,7 +207,7 @@ class SessionHeader(Static):
         if self.info is not None:
             width = self.content_region.width or self.app.size.width
             text = header_text(self.info, max(1, width))
-            if text != self._shown:  # a tick that changes no digit renders nothing
+            if text != self._shown:  # a frame that changes no digit renders nothing
                 self._shown = text
                 # one line, always: no layout pass (it re-arranged every pane each second)
                 self.update(text, layout=False)
