@@ -121,6 +121,17 @@ async def settle(app: KttuiApp) -> None:
         await asyncio.wait_for(asyncio.gather(*waits), timeout=60)
 
 
+async def back_to_dashboard(app: KttuiApp) -> None:
+    """Close whatever the random keys left on top (a dialog, help, detail, the sessions)."""
+    for _ in range(6):
+        if isinstance(app.screen, DashboardScreen):
+            return
+        key = "enter" if isinstance(app.screen, HomeScreen) else "escape"
+        app.post_message(events.Key(key, None))
+        await settle(app)
+    raise AssertionError(f"no way back to the dashboard from {app.screen!r}")
+
+
 def choose(app: KttuiApp, rng: random.Random, pool: list[str]) -> str:
     """A random key for the screen on top; dialogs that destroy are answered no."""
     screen = app.screen
@@ -174,16 +185,12 @@ async def soak(
                     seen[label] |= states_of(app)
                     await pilot.pause(0.05)  # a frame now and then, as the app paints
             keys_s += time.monotonic() - size_started
+            await back_to_dashboard(app)  # the last key may have left it (escape, enter)
             await pilot.pause(0.3)
             seen[label] |= states_of(app)
             assert app.errors == [], app.errors
             assert not (session.path / LOG_NAME).exists(), (session.path / LOG_NAME).read_text()
-        assert any(isinstance(s, DashboardScreen) for s in app.screen_stack)
-        for _ in range(4):  # back to the dashboard with nothing queued, then leave
-            if isinstance(app.screen, DashboardScreen):
-                break
-            app.post_message(events.Key("escape", None))
-            await settle(app)
+        await back_to_dashboard(app)  # with nothing queued, then leave
     assert app.return_code in (None, 0)
     assert app.errors == [], app.errors
     assert not (session.path / LOG_NAME).exists(), (session.path / LOG_NAME).read_text()
