@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 from textual import events
 from textual.command import CommandPalette
+from textual.widgets import Input
 
 from kttui.service import sessions
 from kttui.session import Session, list_sessions
@@ -123,12 +124,14 @@ async def settle(app: KttuiApp) -> None:
 
 async def back_to_dashboard(app: KttuiApp) -> None:
     """Close whatever the random keys left on top (a dialog, help, detail, the sessions)."""
-    for _ in range(6):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if isinstance(app.screen, DashboardScreen):
             return
         key = "enter" if isinstance(app.screen, HomeScreen) else "escape"
         app.post_message(events.Key(key, None))
         await settle(app)
+        await asyncio.sleep(0.2)
     raise AssertionError(f"no way back to the dashboard from {app.screen!r}")
 
 
@@ -147,6 +150,14 @@ def choose(app: KttuiApp, rng: random.Random, pool: list[str]) -> str:
         return "escape"  # never run a palette command (it could be Quit)
     if key in ("q", "y") and not isinstance(screen, HelpScreen | TrialDetailScreen):
         return "escape"
+    if (
+        key == "escape"
+        and isinstance(screen, DashboardScreen)
+        and not isinstance(app.focused, Input)
+    ):
+        # "back to the sessions" leaves the live sweep (tests/test_tui_pilot.py covers it);
+        # the sessions screen may not have its row selected yet, so enter would not return
+        return "tab"
     return key
 
 
