@@ -38,7 +38,6 @@ from typing import Any
 import pytest
 from textual import events
 from textual.command import CommandPalette
-from textual.widgets import Input
 
 from kttui.service import sessions
 from kttui.session import Session, list_sessions
@@ -123,7 +122,11 @@ async def settle(app: KttuiApp) -> None:
 
 
 async def back_to_dashboard(app: KttuiApp) -> None:
-    """Close whatever the random keys left on top (a dialog, help, detail, the sessions)."""
+    """Close whatever the random keys left on top (a dialog, help, detail, the sessions).
+
+    Back on the sessions screen, enter opens the dashboard only once the list has loaded
+    its rows (a loaded box takes seconds): keep trying until then.
+    """
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if isinstance(app.screen, DashboardScreen):
@@ -150,14 +153,6 @@ def choose(app: KttuiApp, rng: random.Random, pool: list[str]) -> str:
         return "escape"  # never run a palette command (it could be Quit)
     if key in ("q", "y") and not isinstance(screen, HelpScreen | TrialDetailScreen):
         return "escape"
-    if (
-        key == "escape"
-        and isinstance(screen, DashboardScreen)
-        and not isinstance(app.focused, Input)
-    ):
-        # "back to the sessions" leaves the live sweep (tests/test_tui_pilot.py covers it);
-        # the sessions screen may not have its row selected yet, so enter would not return
-        return "tab"
     return key
 
 
