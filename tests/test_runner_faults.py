@@ -97,15 +97,20 @@ def test_trials_that_finish_while_the_runner_is_down_complete(tmp_path: Path, st
     assert len(trials) == 4 and all(t.state.name == "COMPLETE" for t in trials)
 
 
-def test_a_stuck_runner_is_reported_and_a_timed_out_command_never_applied(
-    tmp_path: Path, store: Path
-) -> None:
-    spec = write_spec(
+def two_long_trials(tmp_path: Path) -> Path:
+    """Two 20 s trials on two slots: the runner stays busy while a test holds or stops it."""
+    return write_spec(
         tmp_path / "s.yaml",
         fixed={"epochs": 200, "epoch_s": 0.1},
         strategy={"sampler": "random", "n_trials": 2},
         resources={"backend": "local", "cpu_slots": 2, "kill_grace_s": 1},
     )
+
+
+def test_a_stuck_runner_is_reported_and_a_timed_out_command_never_applied(
+    tmp_path: Path, store: Path
+) -> None:
+    spec = two_long_trials(tmp_path)
     assert kttui("run", str(spec), "--sessions-dir", str(store)).returncode == 0
     session = only_session(store)
     pid = int(session.runner()["pid"])  # type: ignore[index]
@@ -134,12 +139,7 @@ def test_status_answers_while_the_loop_is_held_and_commands_wait_for_it(
     tmp_path: Path, store: Path
 ) -> None:
     """`status` comes from the socket's own threads; state changes still go through the loop."""
-    spec = write_spec(
-        tmp_path / "s.yaml",
-        fixed={"epochs": 200, "epoch_s": 0.1},
-        strategy={"sampler": "random", "n_trials": 2},
-        resources={"backend": "local", "cpu_slots": 2, "kill_grace_s": 1},
-    )
+    spec = two_long_trials(tmp_path)
     hold = tmp_path / "hold"
     env = {HOLD_ENV: str(hold)}
     assert kttui("run", str(spec), "--sessions-dir", str(store), env=env).returncode == 0
