@@ -31,7 +31,8 @@ RESULT = re.compile(
 DONE = "DEMO-EXIT="
 
 
-def start_demo(term: Tmux, store: Path, cwd: Path, trials: int, size: tuple[int, int]) -> None:
+def start_demo(term: Tmux, store: Path, cwd: Path, trials: int, size: tuple[int, int]) -> Session:
+    """Start the demo in a detached tmux session; the demo's sweep session, once it exists."""
     env = {"TERM": "xterm-256color", "PYTHONPATH": str(ROOT), "KTTUI_HOME": str(store)}
     exports = " ".join(f"{k}={v}" for k, v in env.items())
     demo = f"{sys.executable} -m kttui demo --trials {trials} --students 400 --sessions-dir {store}"
@@ -40,6 +41,8 @@ def start_demo(term: Tmux, store: Path, cwd: Path, trials: int, size: tuple[int,
         "new-session", "-d", "-c", str(cwd), "-x", str(size[0]), "-y", str(size[1]),
         f"env {exports} {demo}; echo {DONE}$?; sleep 600",
     )  # fmt: skip
+    wait_for(lambda: list_sessions(store), timeout=240)
+    return list_sessions(store)[0]
 
 
 def history(term: Tmux) -> str:
@@ -71,9 +74,7 @@ def test_the_demo_keeps_its_references_on_the_charts_and_prints_them_on_quit(
     tmp_path: Path,
 ) -> None:
     store = tmp_path / "sessions"
-    start_demo(tmux, store, tmp_path, trials=3, size=(200, 50))
-    wait_for(lambda: list_sessions(store), timeout=240)
-    session = list_sessions(store)[0]
+    session = start_demo(tmux, store, tmp_path, trials=3, size=(200, 50))
     refs = session.info()["demo"]
     learning = show_chart(tmux, "learning curves")
     assert f"trivial baseline {format_value(refs['baseline_auc'])}" in learning, learning
@@ -100,9 +101,7 @@ def test_quitting_a_running_demo_says_the_sweep_goes_on(
     tmp_path: Path,
 ) -> None:
     store = tmp_path / "sessions"
-    start_demo(tmux, store, tmp_path, trials=40, size=(80, 24))
-    wait_for(lambda: list_sessions(store), timeout=240)
-    session = list_sessions(store)[0]
+    session = start_demo(tmux, store, tmp_path, trials=40, size=(80, 24))
     wait_for(lambda: session.id[:12] in tmux.screen(), timeout=120)
     tmux("send-keys", "q")
     wait_for(lambda: DONE in history(tmux), timeout=60)
