@@ -26,7 +26,9 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from kttui.cli.completion import SHELLS, Parser
+
+    parser = Parser(
         prog="kttui",
         description="Keyboard-driven console for hyperparameter sweeps "
         "(with no command: open the console).",
@@ -160,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trial", type=int, help="trial number")
     _add_store(p)
     p.set_defaults(handler="kttui.cli.control:cmd_kill")
+
+    p = sub.add_parser("completion", help="print tab completion code for a shell")
+    p.add_argument("shell", choices=SHELLS, help="e.g. `source <(kttui completion bash)`")
+    p.set_defaults(handler="kttui.cli.completion:cmd_completion")
     return parser
 
 
@@ -173,7 +179,10 @@ def _resolve(spec: str) -> Handler:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kttui.cli.completion import complete_if_asked
+
     parser = build_parser()
+    complete_if_asked(parser)  # a shell asking for completions gets them, then we exit
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         args.handler = "kttui.cli.tui:cmd_tui"  # no command: open the console

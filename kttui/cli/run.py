@@ -9,40 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from kttui.cli import fail
+from kttui.cli.progress import Progress
 
 PASSWORD_ENV = "KTTUI_DB_PASSWORD"  # as kttui.storage reads it (not imported: it loads Optuna)
-
-
-class Progress:
-    """A one-line progress bar on a TTY, a line per change otherwise."""
-
-    def __init__(self, session_id: str, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.session_id = session_id
-        self.last = ""
-
-    def __call__(self, status: dict[str, Any]) -> None:
-        budget = max(1, int(status.get("budget") or 1))
-        launched = int(status.get("launched") or 0)
-        running = len(status.get("running") or [])
-        done = max(0, launched - running)
-        width = 24
-        filled = min(width, round(width * done / budget))
-        bar = "#" * filled + "." * (width - filled)
-        line = f"[{bar}] {done}/{budget} done, {running} running, state {status.get('state')}"
-        if line == self.last:
-            return
-        self.last = line
-        if self.tty:
-            self.stream.write("\r" + line.ljust(79))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.last:
-            self.stream.write("\n")
 
 
 def _print_result(session: Any) -> None:
