@@ -37,7 +37,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return write_demo_session(STORE, trials=40, epochs=20).path
 
 
-async def until(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 20.0) -> None:
+async def until(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from kttui.analysis.table import STATES, TrialFrame
+from kttui.analysis.values import VALUE_DIGITS, decimals_of
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Summary:
     gap_to_target: float = math.nan
     target_reached: bool | None = None
     vs_baseline: BaselineCount | None = None
+    #: the objective's precision in this sweep: every number in its units uses it
+    decimals: int | None = VALUE_DIGITS
 
     @property
     def range(self) -> float:
@@ -121,4 +124,5 @@ def summarize(table: TrialFrame) -> Summary:
         gap_to_target=gap,
         target_reached=reached,
         vs_baseline=vs_baseline,
+        decimals=decimals_of(values),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -9,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from kttui.analysis.overview import Analysis
 from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import format_p
 from kttui.mdtable import cell
@@ -27,13 +29,41 @@ def _one_line_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _v(x: float) -> str:
-    """An objective value: 4 significant digits (0.7193, 12.35, 1.235e+04)."""
-    return "—" if x is None or not math.isfinite(x) else f"{x:.4g}"
+@dataclasses.dataclass(frozen=True)
+class Numbers:
+    """Numbers in the objective's units, all at the sweep's one precision.
+
+    A report compares values, effects, spreads and gaps with each other, so they
+    share their decimals (``Summary.decimals``): "0.7186" beside "+0.0002", never
+    beside "+0.0002375". Without decimals (a metric near 1e-9 or 1e12), and for
+    magnitudes too large for fixed decimals, 4 significant digits (1e+308).
+    """
+
+    decimals: int | None
+
+    def v(self, x: float | None) -> str:
+        """A value (or spread, or gap): 0.7186."""
+        return self._fixed(x, "")
+
+    def d(self, x: float | None) -> str:
+        """A difference, always signed: +0.0012 (one that rounds to zero reads 0.0000)."""
+        return self._fixed(x, "+")
+
+    def _fixed(self, x: float | None, sign: str) -> str:
+        if x is None or not math.isfinite(x):
+            return "—"
+        if self.decimals is None or abs(x) >= LARGE:
+            return f"{x:{sign}.4g}"
+        text = f"{x:{sign}.{self.decimals}f}"
+        return text.lstrip("+-") if float(text) == 0 else text
 
 
-def _d(x: float) -> str:
-    return "—" if x is None or not math.isfinite(x) else f"{x:+.4g}"
+#: From here on, fixed decimals would write long rows of digits: 4 significant digits.
+LARGE = 1e7
+
+
+def numbers(a: Analysis) -> Numbers:
+    return Numbers(a.summary.decimals)
 
 
 def _p(p: float) -> str:

@@ -6,7 +6,7 @@ import math
 
 from kttui.analysis.overview import Analysis
 from kttui.mdtable import md_table
-from kttui.report.format import _d, _trial, _v, format_value
+from kttui.report.format import _trial, format_value, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -18,13 +18,14 @@ def build(ctx: Context) -> Section:
 
 
 def _baseline(a: Analysis) -> str:
+    num = numbers(a)
     head = "## Baseline comparison\n\n"
     t, b = a.table, a.baseline
     if b is None:
         if t.baseline is None:
             return head + "No baseline given (neither a value nor a baseline config)."
         return head + (
-            f"Baseline value {_v(t.baseline)} given without its config, so there is no "
+            f"Baseline value {num.v(t.baseline)} given without its config, so there is no "
             "per-param diff; "
             "see *Overall statistics* for the count of trials beating it."
         )
@@ -44,9 +45,9 @@ def _baseline(a: Analysis) -> str:
     rows.append(
         [
             t.objective or "value",
-            _v(b.baseline_value) if b.baseline_value is not None else "—",
-            _v(b.best_value),
-            _d(b.delta),
+            num.v(b.baseline_value) if b.baseline_value is not None else "—",
+            num.v(b.best_value),
+            num.d(b.delta),
         ]
     )
     out.append(md_table(["Param", "Baseline", "Best", "Change"], rows))
@@ -76,17 +77,17 @@ def _baseline(a: Analysis) -> str:
                 [
                     r.param,
                     f"{format_value(r.from_value)} → {format_value(r.to_value)}",
-                    f"{_d(e.mean)} (median {_d(e.median)})",
+                    f"{num.d(e.mean)} (median {num.d(e.median)})",
                     str(e.n_pairs),
-                    f"range {_d(e.min)} … {_d(e.max)}",
+                    f"range {num.d(e.min)} … {num.d(e.max)}",
                 ]
             )
     out.append(md_table(["Param", "Change", "Effect", "Pairs", "Note"], brows))
     if math.isfinite(b.explained) and math.isfinite(b.delta):
         out.append(
-            f"\nMeasured effects add up to {_d(b.explained)}; the actual difference is "
-            f"{_d(b.delta)} "
-            f"(the rest, {_d(b.delta - b.explained)}, is unexplained: untested "
+            f"\nMeasured effects add up to {num.d(b.explained)}; the actual difference is "
+            f"{num.d(b.delta)} "
+            f"(the rest, {num.d(b.delta - b.explained)}, is unexplained: untested "
             "changes, interactions or noise)."
         )
     return "\n".join(out)

@@ -9,7 +9,7 @@ import pandas as pd
 from kttui.analysis.budgets import BudgetComparison
 from kttui.analysis.overview import Analysis
 from kttui.mdtable import md_table
-from kttui.report.format import _p, _v, format_value
+from kttui.report.format import _p, format_value, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -23,6 +23,7 @@ def build(ctx: Context) -> Section:
 
 
 def _budgets(a: Analysis) -> str:
+    num = numbers(a)
     b = a.budgets
     head = "## Budgets\n\n"
     if b is None:
@@ -32,9 +33,9 @@ def _budgets(a: Analysis) -> str:
             format_value(x.budget),
             x.n_trials,
             x.n_complete,
-            _v(x.best_value),
+            num.v(x.best_value),
             f"#{x.best_number}" if x.best_number is not None else "—",
-            _v(x.mean),
+            num.v(x.mean),
         ]
         for x in b.bests
     ]

@@ -12,7 +12,7 @@ from kttui.analysis.overview import Analysis
 from kttui.analysis.table import TrialFrame
 from kttui.mdtable import md_table
 from kttui.report.charts import _build_chart, _thin
-from kttui.report.format import _fence, _pct, _seconds, _trial, _v, format_value
+from kttui.report.format import _fence, _pct, _seconds, _trial, format_value, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -30,20 +30,21 @@ def build(ctx: Context) -> Section:
 
 
 def _convergence(a: Analysis) -> str:
+    num = numbers(a)
     out = ["## Convergence and efficiency", ""]
     c = a.convergence
     if c is None:
         out.append("No completed trial: no best-so-far curve.")
     else:
         out.append(
-            f"- Best value {_v(c.best_value)} reached at trial "
+            f"- Best value {num.v(c.best_value)} reached at trial "
             f"**{_trial(a.table, c.best_number)}** "
             f"({c.best_position} of {c.n_completed} completed trials); "
             f"{c.trials_since_best} completed since."
         )
         if c.improvement > 0:
             out.append(
-                f"- 95 % of the improvement ({_v(c.first_value)} → {_v(c.best_value)}) "
+                f"- 95 % of the improvement ({num.v(c.first_value)} → {num.v(c.best_value)}) "
                 "was reached at trial "
                 f"#{c.number_at_95} ({c.position_at_95} of {c.n_completed})."
             )

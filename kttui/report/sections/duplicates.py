@@ -6,7 +6,7 @@ import pandas as pd
 
 from kttui.analysis.overview import Analysis
 from kttui.mdtable import md_table
-from kttui.report.format import MAX_ROWS, _config, _more, _pct, _v
+from kttui.report.format import MAX_ROWS, _config, _more, _pct, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -20,6 +20,7 @@ def build(ctx: Context) -> Section:
 
 
 def _duplicates(a: Analysis) -> str:
+    num = numbers(a)
     d = a.duplicates
     head = "## Duplicates\n\n"
     if not d.groups:
@@ -37,8 +38,8 @@ def _duplicates(a: Analysis) -> str:
         [
             g.n,
             ", ".join(f"#{n}" for n in g.numbers[:8]) + (" …" if g.n > 8 else ""),
-            ", ".join(_v(v) for v in g.values[:8]),
-            _v(g.spread),
+            ", ".join(num.v(v) for v in g.values[:8]),
+            num.v(g.spread),
             _config(g.params),
         ]
         for g in shown

@@ -7,7 +7,7 @@ import pandas as pd
 from kttui.analysis.elite import EliteParam
 from kttui.analysis.overview import Analysis
 from kttui.mdtable import md_table
-from kttui.report.format import _v, format_value
+from kttui.report.format import format_value, numbers
 from kttui.report.section import Context, Section
 from kttui.safetext import md_escape
 
@@ -20,6 +20,7 @@ def build(ctx: Context) -> Section:
 
 
 def _elite(a: Analysis) -> str:
+    num = numbers(a)
     e = a.elite
     out = ["## Elite analysis", ""]
     if e.n_elite == 0:
@@ -27,7 +28,7 @@ def _elite(a: Analysis) -> str:
     cmp = ">=" if a.table.direction == "maximize" else "<="
     out.append(
         f"Elite = top {e.fraction:.0%} of {e.n_complete} completed trials = **{e.n_elite}** trials "
-        f"({a.table.objective or 'value'} {cmp} {_v(e.threshold)}).\n"
+        f"({a.table.objective or 'value'} {cmp} {num.v(e.threshold)}).\n"
     )
     rows = [[p.param, _action_label(p), _elite_values(p), p.reason] for p in e.params]
     out.append(md_table(["Param", "Suggestion", "Elite values / range", "Why"], rows))

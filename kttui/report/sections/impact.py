@@ -8,7 +8,7 @@ from kttui.analysis.impact import ParamImpact, impact_frame
 from kttui.analysis.overview import Analysis
 from kttui.analysis.topn import effects_frame
 from kttui.mdtable import md_table
-from kttui.report.format import MAX_ROWS, _d, _more, _pct, _v, format_value
+from kttui.report.format import MAX_ROWS, _more, _pct, format_value, numbers
 from kttui.report.section import Context, Section
 from kttui.safetext import md_escape
 
@@ -26,6 +26,7 @@ def build(ctx: Context) -> Section:
 
 
 def _impact_section(a: Analysis) -> str:
+    num = numbers(a)
     out = ["## Parameter impact", ""]
     if not a.table.params:
         return "\n".join([*out, "The trials have no params."])
@@ -51,9 +52,9 @@ def _impact_section(a: Analysis) -> str:
                 e.param,
                 f"{format_value(e.from_value)} → {format_value(e.to_value)}",
                 e.n_pairs,
-                _d(e.mean),
-                _d(e.median),
-                f"{_d(e.min)} … {_d(e.max)}",
+                num.d(e.mean),
+                num.d(e.median),
+                f"{num.d(e.min)} … {num.d(e.max)}",
             ]
             for e in shown
         ]
@@ -69,6 +70,7 @@ def _impact_section(a: Analysis) -> str:
 
 
 def _impact_table(a: Analysis, imp: ParamImpact) -> str:
+    num = numbers(a)
     t = a.table
     title = f"### {imp.param}" + (" (binned)" if imp.binned else "")
     if not imp.varied:
@@ -86,9 +88,9 @@ def _impact_table(a: Analysis, imp: ParamImpact) -> str:
                 label,
                 r.n,
                 r.n_no_result,
-                _v(r.mean),
-                _v(r.best),
-                _v(r.worst),
+                num.v(r.mean),
+                num.v(r.best),
+                num.v(r.worst),
                 _pct(r.top_share),
                 r.frequency,
             ]
@@ -101,5 +103,6 @@ def _impact_table(a: Analysis, imp: ParamImpact) -> str:
     note = ""
     if math.isfinite(imp.spread) and imp.best_label is not None:
         unit = f" {t.objective}" if t.objective else ""
-        note = f"\n\nBest mean: {imp.best_label}; spread of the means: {_v(imp.spread)}{unit}" + "."
+        spread = num.v(imp.spread)
+        note = f"\n\nBest mean: {imp.best_label}; spread of the means: {spread}{unit}."
     return f"{title}\n\n{table}{note}"

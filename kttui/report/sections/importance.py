@@ -15,7 +15,7 @@ from kttui.analysis.overview import Analysis
 from kttui.analysis.significance import MIN_GROUP_SIZE, MIN_TRIALS_CORRELATION
 from kttui.mdtable import md_table
 from kttui.report.charts import CHART_WIDTH, _build_chart
-from kttui.report.format import _d, _fence, _p, _v
+from kttui.report.format import _fence, _p, numbers
 from kttui.report.section import Context, Section
 from kttui.safetext import md_escape
 
@@ -37,6 +37,7 @@ def build(ctx: Context) -> Section:
 
 
 def _importance(a: Analysis) -> str:
+    num = numbers(a)
     imp = a.importance
     out = ["## Importance and directionality", ""]
     if imp.importances:
@@ -94,9 +95,9 @@ def _importance(a: Analysis) -> str:
                     g.test,
                     _p(g.p_value),
                     g.tier,
-                    f"{md_escape(best.label)} ({_v(best.mean)}, n={best.n})",
-                    f"{md_escape(worst.label)} ({_v(worst.mean)}, n={worst.n})",
-                    _d(g.delta),
+                    f"{md_escape(best.label)} ({num.v(best.mean)}, n={best.n})",
+                    f"{md_escape(worst.label)} ({num.v(worst.mean)}, n={worst.n})",
+                    num.d(g.delta),
                 ]
             )
         out.append(

@@ -9,7 +9,7 @@ import pandas as pd
 from kttui.analysis.overview import Analysis
 from kttui.analysis.seeds import SeedNoise
 from kttui.mdtable import md_table
-from kttui.report.format import MAX_ROWS, _config, _d, _p, _v
+from kttui.report.format import MAX_ROWS, _config, _p, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -23,6 +23,7 @@ def build(ctx: Context) -> Section:
 
 
 def _seeds(a: Analysis) -> str:
+    num = numbers(a)
     sn = a.seeds
     head = "## Seed noise\n\n"
     if sn is None:
@@ -35,9 +36,9 @@ def _seeds(a: Analysis) -> str:
     rows = [
         [
             c.n,
-            _v(c.mean),
-            _v(c.std),
-            f"{_v(min(c.values))} … {_v(max(c.values))}",
+            num.v(c.mean),
+            num.v(c.std),
+            f"{num.v(min(c.values))} … {num.v(max(c.values))}",
             ", ".join(f"#{n}" for n in c.numbers[:6]),
             _config({**c.params, **c.context}),
         ]
@@ -50,11 +51,12 @@ def _seeds(a: Analysis) -> str:
             [True, True, True, False, False, False],
         )
     )
-    out.append(f"\nPooled within-config std (the noise): **{_v(sn.noise_std)}**.")
+    out.append(f"\nPooled within-config std (the noise): **{num.v(sn.noise_std)}**.")
     if math.isfinite(sn.top_gap):
         size = "larger" if sn.gap_exceeds_noise else "not larger"
         out.append(
-            f"The gap between the two best repeated configs ({_d(sn.top_gap)}) is {size} than the "
+            f"The gap between the two best repeated configs ({num.d(sn.top_gap)}) is {size} "
+            "than the "
             f"seed noise; Welch t-test p={_p(sn.p_value)} ({sn.tier})"
             + (": with this few runs it may still be noise." if sn.tier == "n.s." else ".")
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kttui.analysis.overview import Analysis
 from kttui.mdtable import md_table
-from kttui.report.format import _pct, _v
+from kttui.report.format import _pct, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -16,6 +16,7 @@ def build(ctx: Context) -> Section:
 
 
 def _statistics(a: Analysis) -> str:
+    num = numbers(a)
     s = a.summary
     head = "## Overall statistics\n\n"
     if not s.n_valued:
@@ -23,19 +24,19 @@ def _statistics(a: Analysis) -> str:
     worst = s.min if a.table.direction == "maximize" else s.max
     rows = [
         ["N (with a result)", str(s.n_valued)],
-        ["Best", _v(s.best_value)],
-        ["Worst", _v(worst)],
-        ["Mean", _v(s.mean)],
-        ["Median", _v(s.median)],
-        ["Std (sample)", _v(s.std)],
-        ["Min / max", f"{_v(s.min)} / {_v(s.max)}"],
-        ["Range", _v(s.range)],
+        ["Best", num.v(s.best_value)],
+        ["Worst", num.v(worst)],
+        ["Mean", num.v(s.mean)],
+        ["Median", num.v(s.median)],
+        ["Std (sample)", num.v(s.std)],
+        ["Min / max", f"{num.v(s.min)} / {num.v(s.max)}"],
+        ["Range", num.v(s.range)],
     ]
     text = head + md_table(["Statistic", "Value"], rows, [False, True])
     if s.vs_baseline is not None:
         vb = s.vs_baseline
         text += (
-            f"\n\nAgainst the baseline {_v(vb.baseline)} (completed trials only): "
+            f"\n\nAgainst the baseline {num.v(vb.baseline)} (completed trials only): "
             f"**{vb.n_better}/{vb.n_compared} better ({_pct(vb.share_better)})**, "
             f"{vb.n_equal} equal, {vb.n_worse} worse."
         )

@@ -8,7 +8,7 @@ import pandas as pd
 
 from kttui.analysis.overview import Analysis
 from kttui.mdtable import md_table
-from kttui.report.format import _d, _seconds, _trial, _v
+from kttui.report.format import _seconds, _trial, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -25,6 +25,7 @@ def build(ctx: Context) -> Section:
 
 
 def _summary(a: Analysis) -> str:
+    num = numbers(a)
     s, t = a.summary, a.table
     rows: list[list[Any]] = [
         ["Trials", s.n_total],
@@ -34,8 +35,11 @@ def _summary(a: Analysis) -> str:
         ["Running", s.counts["running"]],
         ["Incomplete", s.counts["incomplete"]],
         ["With a result", s.n_valued],
-        ["Best", f"{_v(s.best_value)} (trial {_trial(t, s.best_number)})" if s.n_valued else "—"],
-        ["Mean ± std", f"{_v(s.mean)} ± {_v(s.std)}" if s.n_valued else "—"],
+        [
+            "Best",
+            f"{num.v(s.best_value)} (trial {_trial(t, s.best_number)})" if s.n_valued else "—",
+        ],
+        ["Mean ± std", f"{num.v(s.mean)} ± {num.v(s.std)}" if s.n_valued else "—"],
         ["Total time", _seconds(s.total_time_s)],
         [
             "Time per trial (mean / median)",
@@ -43,11 +47,13 @@ def _summary(a: Analysis) -> str:
         ],
     ]
     if s.baseline is not None:
-        rows.append(["Best − baseline", _d(s.improvement_over_baseline) + " (positive = better)"])
-    if s.target is not None:
-        reached = "reached" if s.target_reached else f"not reached, gap {_v(s.gap_to_target)}"
         rows.append(
-            ["Target", f"{_v(s.target)} ({reached if s.target_reached is not None else '—'})"]
+            ["Best − baseline", num.d(s.improvement_over_baseline) + " (positive = better)"]
+        )
+    if s.target is not None:
+        reached = "reached" if s.target_reached else f"not reached, gap {num.v(s.gap_to_target)}"
+        rows.append(
+            ["Target", f"{num.v(s.target)} ({reached if s.target_reached is not None else '—'})"]
         )
     return "## Summary\n\n" + md_table(["", "Value"], rows, [False, True])
 

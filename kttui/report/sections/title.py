@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kttui import __version__
 from kttui.analysis.overview import Analysis
-from kttui.report.format import _trial, _v
+from kttui.report.format import _trial, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -16,17 +16,18 @@ def build(ctx: Context) -> Section:
 
 
 def _title(a: Analysis) -> str:
+    num = numbers(a)
     t, s = a.table, a.summary
     name = t.name or "sweep"
     lines = [f"# Sweep report: {name}", ""]
     obj = f"{t.objective or 'value'} ({t.direction})"
     bits = [f"**Objective:** {obj}", f"**Trials:** {s.n_total} ({s.n_valued} with a result)"]
     if s.n_valued:
-        bits.append(f"**Best:** {_v(s.best_value)} (trial {_trial(t, s.best_number)})")
+        bits.append(f"**Best:** {num.v(s.best_value)} (trial {_trial(t, s.best_number)})")
     if s.baseline is not None:
-        bits.append(f"**Baseline:** {_v(s.baseline)}")
+        bits.append(f"**Baseline:** {num.v(s.baseline)}")
     if s.target is not None:
-        bits.append(f"**Target:** {_v(s.target)}")
+        bits.append(f"**Target:** {num.v(s.target)}")
     lines.append(" · ".join(bits))
     lines.append("")
     lines.append(

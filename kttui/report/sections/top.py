@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kttui.analysis.overview import Analysis
 from kttui.mdtable import md_table
-from kttui.report.format import _trial, _v, format_value
+from kttui.report.format import _trial, format_value, numbers
 from kttui.report.section import Context, Section
 
 #: How the section's heading starts (tests check every report has each, in order).
@@ -16,6 +16,7 @@ def build(ctx: Context) -> Section:
 
 
 def _top(a: Analysis, n: int) -> str:
+    num = numbers(a)
     head = f"## Top {n} configurations\n\n"
     top = a.top
     if top.empty:
@@ -33,7 +34,7 @@ def _top(a: Analysis, n: int) -> str:
         [
             int(r["rank"]),
             _trial(t, r["number"]),
-            _v(r["value"]),
+            num.v(r["value"]),
             *[format_value(r[p]) for p in t.params],  # escaped: values are anyone's text
             *[r[c] for c in extra],
         ]
