@@ -78,7 +78,7 @@ def _detached(
     from kttui.sessionlock import SessionBusy
 
     try:
-        pid = spawn_runner(session, resume=resume, cwd=cwd, env=env)
+        pid = spawn_runner(session, resume=resume, cwd=cwd, env=env, fork=True)
     except SessionBusy as exc:
         return fail(str(exc), code=2)
     except DaemonError as exc:
