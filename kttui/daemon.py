@@ -61,7 +61,7 @@ def spawn_runner(
             if fork and threading.active_count() == 1:
                 pid, poll = _fork(args, logfile.fileno(), lock.fd, cwd, env)
             else:
-                pid, poll = _exec(args, logfile, lock.fd, cwd, env)
+                pid, poll = _exec(args, logfile.fileno(), lock.fd, cwd, env)
         lock.set_owner(pid)
     finally:
         lock.release()  # the runner holds the same open lock from now on
@@ -88,7 +88,7 @@ Poll = Callable[[], int | None]
 
 
 def _exec(
-    args: list[str], logfile: object, lock_fd: int, cwd: Path | None, env: dict[str, str] | None
+    args: list[str], log_fd: int, lock_fd: int, cwd: Path | None, env: dict[str, str] | None
 ) -> tuple[int, Poll]:
     """The runner in a fresh interpreter: ``python -P -m kttui.daemon ARGS``."""
     # -P: ``python -m`` would otherwise put the caller's directory first on sys.path,
@@ -97,8 +97,8 @@ def _exec(
     proc = subprocess.Popen(
         [sys.executable, "-P", "-m", "kttui.daemon", *args],
         stdin=subprocess.DEVNULL,
-        stdout=logfile,  # type: ignore[arg-type]
-        stderr=logfile,  # type: ignore[arg-type]
+        stdout=log_fd,
+        stderr=log_fd,
         start_new_session=True,
         close_fds=True,
         pass_fds=(lock_fd,),
