@@ -270,7 +270,9 @@ class LocalBackend(Backend):
             if record is None:
                 return False
             job = _Job(handle, None, None, status=_status_of(record))
-            self._signal_tree(job, signal.SIGKILL)  # what it left behind, found by token
+            # what it left behind, found by token, off the caller's thread: a resumed
+            # runner launches into the free slots meanwhile (the job is done once swept)
+            job.sweep = self._sweeper.submit(self._signal_tree, job, signal.SIGKILL)
             self._jobs[handle.job_id] = job
             return True
         slot = next((s for s in self._free if s.name == handle.slot), None)

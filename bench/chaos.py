@@ -292,6 +292,13 @@ def print_steps(steps: list[dict[str, float]]) -> None:
         f"    runner CPU: {mean('cpu_running')} s when it says running, "
         f"{mean('cpu_first')} s at its first launch (sampled: an upper bound under load)"
     )
+    # the runner is the command forked: the command's CPU up to the fork is start-up too
+    totals = [s["cli_cpu"] + s["cpu_running"] for s in steps if "cpu_running" in s]
+    if totals:
+        print(
+            f"    CPU to running again (the command's + the runner's): "
+            f"{statistics.mean(totals):.2f} s"
+        )
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ from kttui.backends.base import read_proc_stat
 
 LOCK_NAME = "runner.lock"
 #: How long a refused starter waits for the holder to name itself (the starter
-#: that won names the runner it spawns only once that process exists).
+#: that won names the runner it spawns only once that process exists) or to let go
+#: (a killed runner's threads are still being torn down).
 SETTLE_S = 3.0
 
 
@@ -55,13 +56,20 @@ class SessionLock:
         """
         path = session_path / LOCK_NAME
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise SessionBusy(
-                session_id or session_path.name, settled_holder(session_path)
-            ) from None
+        deadline = time.monotonic() + SETTLE_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # A runner killed a moment ago can still hold it: its main thread is a
+                # zombie already (the session says crashed) while its other threads are
+                # still being torn down. Refused only once the holder is a live process.
+                pid = holder(session_path)
+                if (pid is not None and _alive(pid)) or time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise SessionBusy(session_id or session_path.name, pid) from None
+                time.sleep(0.02)
         lock = cls(path, fd)
         if announce:
             lock.set_owner(os.getpid())
@@ -102,14 +110,3 @@ def _alive(pid: int) -> bool:
     """Running, not a zombie: a crashed runner nobody reaped still answers ``kill 0``."""
     stat = read_proc_stat(pid)
     return stat is not None and stat.state not in ("Z", "X")
-
-
-def settled_holder(session_path: Path, wait_s: float = SETTLE_S) -> int | None:
-    """The holder's pid once it names a live process (a crashed runner's pid stays in
-    the file until the next holder writes its own), or whatever the file says at the end."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        pid = holder(session_path)
-        if (pid is not None and _alive(pid)) or time.monotonic() >= deadline:
-            return pid
-        time.sleep(0.05)

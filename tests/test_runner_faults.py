@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,14 +23,21 @@ from tests.runner_helpers import only_session, study_of
 
 
 def runner_processes(session: Session) -> list[int]:
-    """Live runner processes of this session (python -m kttui.daemon SESSION ...)."""
+    """Live kttui processes holding this session's runner lock open (its runners: the
+    command forks the runner, which keeps the lock for its life; trials never get it)."""
+    lock = str(session.path / "runner.lock")
     found = []
     for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            fds = os.listdir(f"/proc/{pid}/fd")
         except OSError:
             continue
-        if b"kttui.daemon" in argv and str(session.path).encode() in argv and pid_alive(pid):
+        held = False
+        for fd in fds:  # (one may close while we look)
+            with contextlib.suppress(OSError):
+                held = held or os.readlink(f"/proc/{pid}/fd/{fd}") == lock
+        if held and any(b"kttui" in a for a in argv) and pid_alive(pid):
             found.append(pid)
     return found
 

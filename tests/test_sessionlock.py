@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kttui.sessionlock import LOCK_NAME, SessionBusy, SessionLock, holder, settled_holder
+from kttui.sessionlock import LOCK_NAME, SessionBusy, SessionLock, holder
+from tests.conftest import wait_for
 
 
 def _dead_pid() -> int:
@@ -44,7 +45,7 @@ def test_a_crashed_holder_never_blocks_and_the_new_one_is_named(tmp_path: Path) 
     (tmp_path / LOCK_NAME).write_text(f"{_dead_pid()}\n")
     lock = SessionLock.acquire(tmp_path, "s")  # the kernel dropped the crashed runner's lock
     try:
-        assert holder(tmp_path) == settled_holder(tmp_path, wait_s=0) == os.getpid()
+        assert holder(tmp_path) == os.getpid()
     finally:
         lock.release()
 
@@ -72,3 +73,33 @@ def test_the_holder_file_is_never_empty_while_owners_change(tmp_path: Path) -> N
         lock.release()
     # a longer old pid may trail a shorter new one for a moment, but a reader always finds a pid
     assert seen and None not in seen
+
+
+#: Holds the lock, names itself, then its main thread exits (a zombie) while another
+#: thread lives on for argv[2] seconds: a runner just killed, its threads not yet gone.
+ZOMBIE_LEADER = """
+import ctypes, fcntl, os, sys, threading, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+os.pwrite(fd, f"{os.getpid()}\\n".encode(), 0)
+threading.Thread(target=time.sleep, args=(float(sys.argv[2]),)).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def test_a_killed_runner_whose_threads_linger_is_waited_for_not_named(tmp_path: Path) -> None:
+    """`crashed` shows as soon as the runner's main thread is a zombie; its lock goes
+    with its last thread. A resume at that moment takes over rather than refusing."""
+    proc = subprocess.Popen([sys.executable, "-c", ZOMBIE_LEADER, str(tmp_path / LOCK_NAME), "2"])
+    try:
+        wait_for(lambda: holder(tmp_path) == proc.pid, timeout=30)
+        wait_for(lambda: Path(f"/proc/{proc.pid}/stat").read_text().split()[2] == "Z")
+        assert len(os.listdir(f"/proc/{proc.pid}/task")) == 2  # the lingering thread holds it
+        lock = SessionLock.acquire(tmp_path, "s")
+        try:
+            assert holder(tmp_path) == os.getpid()
+        finally:
+            lock.release()
+    finally:
+        proc.kill()
+        proc.wait()

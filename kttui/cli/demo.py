@@ -120,7 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if _use_tui(args):
         from kttui.cli.run import _detached
 
-        code = _detached(session, resume=False, cwd=Path.cwd())
+        code = _detached(session, resume=False, cwd=Path.cwd(), fork=False)  # (numpy, its data)
         if code:
             return code
         from kttui.cli.tui import open_dashboard

@@ -41,13 +41,19 @@ def _foreground(session: Any, resume: bool) -> int:
 
 
 def _detached(
-    session: Any, resume: bool, cwd: Path | None, env: dict[str, str] | None = None
+    session: Any,
+    resume: bool,
+    cwd: Path | None,
+    env: dict[str, str] | None = None,
+    fork: bool = True,
 ) -> int:
+    """``fork``: this command may become the runner (kttui.daemon); not when it has
+    loaded what a runner must not carry (the demo's trainer, native thread pools)."""
     from kttui.daemon import DaemonError, spawn_runner
     from kttui.sessionlock import SessionBusy
 
     try:
-        pid = spawn_runner(session, resume=resume, cwd=cwd, env=env)
+        pid = spawn_runner(session, resume=resume, cwd=cwd, env=env, fork=fork)
     except SessionBusy as exc:
         return fail(str(exc), code=2)
     except DaemonError as exc:

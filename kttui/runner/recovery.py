@@ -37,7 +37,10 @@ class RecoveryMixin(StopRulesMixin):
         stale = [t for t in trials if t.state == TrialState.RUNNING]
         if self.backend.supports_reattach:  # jobs outlive the runner: take them over
             stale = [t for t in stale if not self._reattach(t)]
-        killed = self.backend.cleanup(self.session.trial_key, [t.number for t in stale])
+        # (each cleanup reads every process's /proc files: none when nothing is stale)
+        killed = (
+            self.backend.cleanup(self.session.trial_key, [t.number for t in stale]) if stale else 0
+        )
         if killed:
             self.session.append_event("reap", processes=killed)
         for t in stale:
