@@ -296,7 +296,12 @@ class LocalBackend(Backend):
         # a dead leader's pid may belong to someone else by now: then the token only
         ours = job.proc is not None or proctree.alive(job.pid, job.handle.data.get("pid_start"))
         roots = [job.pid] if ours else []
-        pids = proctree.find_processes(tokens=[job.handle.token], roots=roots)
+        born = job.handle.data.get("pid_start")  # the leader's start: no older process is ours
+        pids = proctree.find_processes(
+            tokens=[job.handle.token],
+            roots=roots,
+            born_since=born if isinstance(born, int) else None,
+        )
         pids.discard(os.getpid())
         proctree.signal_all(pids, sig)
         if ours:

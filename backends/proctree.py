@@ -41,14 +41,18 @@ def alive(pid: int, started: int | None = None) -> bool:
 def _token(pid: int) -> str | None:
     try:
         with open(f"/proc/{pid}/environ", "rb") as fh:
-            env = fh.read()
+            env = b"\0" + fh.read()
     except OSError:
         return None
-    key = TOKEN_ENV.encode() + b"="
-    for item in env.split(b"\0"):
-        if item.startswith(key):
-            return item[len(key) :].decode(errors="replace")
-    return None
+    # one search of the block, not a split of it: every process's environment is read
+    # at each trial's end, on the runner (thousands of variables over a busy machine)
+    key = b"\0" + TOKEN_ENV.encode() + b"="
+    at = env.find(key)
+    if at < 0:
+        return None
+    start = at + len(key)
+    end = env.find(b"\0", start)
+    return env[start : end if end >= 0 else len(env)].decode(errors="replace")
 
 
 def _pids() -> list[int]:
@@ -56,9 +60,17 @@ def _pids() -> list[int]:
 
 
 def find_processes(
-    tokens: Iterable[str] = (), prefix: str | None = None, roots: Iterable[int] = ()
+    tokens: Iterable[str] = (),
+    prefix: str | None = None,
+    roots: Iterable[int] = (),
+    born_since: int | None = None,
 ) -> set[int]:
-    """Live (non-zombie) pids whose token matches, or in the group/session/subtree of roots."""
+    """Live (non-zombie) pids whose token matches, or in the group/session/subtree of roots.
+
+    ``born_since`` (clock ticks since boot, as ``ProcStat.start_time``): a process
+    started before it cannot carry the tokens (all of a trial descends from its
+    leader), so its environment is not read.
+    """
     wanted = set(tokens)
     root_set = {r for r in roots if r > 0}
     me = os.getpid()
@@ -71,7 +83,7 @@ def find_processes(
         if st is None or st.state == "Z":
             continue
         table[pid] = st
-        if wanted or prefix:
+        if (wanted or prefix) and (born_since is None or st.start_time >= born_since):
             token = _token(pid)
             if token is not None and (token in wanted or (prefix and token.startswith(prefix))):
                 found.add(pid)

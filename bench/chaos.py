@@ -9,9 +9,11 @@ against the undisturbed run (goal: <= 1.3x).
 Part 2. A 500-trial sweep of instant trials with ``stop_when.regret_below``
 (the rule refits its model after every completed trial): a client asks
 ``status`` on the control socket every 20 ms; prints the p50/p99/max answer
-time (goal p99 < 50 ms), and what the runner's loop spent its time on, as the
-runner measured it (kttui/runner/looptime.py: wall and CPU time of each stretch
-of work, so a loaded machine shows as wall time without CPU).
+time (goal p99 < 50 ms), as the client sees it and as the runner's status child
+(kttui/runner/statusd.py) timed its own answers, and what the runner's loop
+spent its time on, as the runner measured it (kttui/runner/looptime.py: wall
+and CPU time of each stretch of work, so a loaded machine shows as wall time
+without CPU).
 
 Everything runs through the real CLI, real processes and a real SQLite study.
 """
@@ -245,6 +247,13 @@ def latency(root: Path, trials: int, interval: float) -> tuple[list[float], dict
     done = sum(1 for s in session.trial_statuses() if s.get("state") == "complete")
     regrets = sum(1 for e in session.events() if e["event"] == "regret")
     print(f"  {done} trials complete, {regrets} regret fits, {len(times)} status requests")
+    children = [
+        line
+        for line in session.runner_log.read_text(errors="replace").splitlines()
+        if line.startswith("kttui: status child:")
+    ]
+    # the answer path itself, as the status child timed it (accepted -> reply sent)
+    print("  " + (children[-1].removeprefix("kttui: ") if children else "(no status child)"))
     stops = [e for e in session.events() if e["event"] == "runner_stop"]
     return times, (stops[-1].get("loop") or {}) if stops else {}
 

@@ -20,21 +20,22 @@ from kttui.trialmeta import TrialMeta
 
 class ControlMixin(RunnerBase):
     async def _serve(self) -> None:
-        """Listen on the control socket: answered from threads of its own (sockserve.py)."""
+        """Listen on the control socket: `status` answered by a child of its own (sockserve.py)."""
         prepare(self.socket_path, self.session.path)
-        self._publish()
         self.server = CommandServer(
             self.socket_path,
             asyncio.get_running_loop(),
-            snapshot=lambda: self._snapshot,
             apply=self._apply,
             refused=self._refused,
         )
         self.server.start()
+        self._publish()
 
     def _publish(self) -> None:
-        """What ``status`` answers from the socket's threads until the loop's next step."""
+        """What ``status`` answers on the socket (from a child of its own) until the next step."""
         self._snapshot = self.status()
+        if self.server is not None:
+            self.server.publish(self._snapshot)
 
     def _apply(self, req: dict[str, Any]) -> dict[str, Any]:
         """(On the loop) a command from the socket, in arrival order."""
