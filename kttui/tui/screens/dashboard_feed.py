@@ -130,7 +130,9 @@ class DashboardFeed(Widget):
         self.polls = 0
 
     def on_mount(self) -> None:
-        self.follow()
+        # after the first frame: reading ten thousand status files in a thread takes
+        # the GIL from the UI thread half the time, and the first paint waited for it
+        self.call_after_refresh(self.follow)
         self.advise()  # the GPU pane's first poll waits for the first rows (follow)
         self.set_interval(GPU_EVERY_S, self._poll_shown_gpus)
 

@@ -217,7 +217,7 @@ class TrialTable(ScrollView, can_focus=True):
 
     def _refill(self) -> None:
         """Rebuild the order (a new filter): matching rows, sorted."""
-        self._shown.refill(self.filter.matcher(self.column_ids, self._shown.text))
+        self._shown.refill(self.filter.matcher(self.column_ids))
         self._reorder()
         self._resize()
         self.post_message(self.Filled(len(self._order), len(self.rows_by_number)))
