@@ -23,6 +23,7 @@ from kttui.service.gpus import GpuSnapshot
 from kttui.service.rows import RunnerView, TrialRow
 from kttui.service.specs import curve_label, log_params, space_params
 from kttui.session import Session
+from kttui.tui.first_frame import after_first_frame
 from kttui.tui.guard import guarded
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
 from kttui.tui.screens.dashboard_feed import FRAME_S, DashboardFeed
@@ -158,7 +159,7 @@ class DashboardScreen(DashboardView):
         self._update_bar()
         self._update_tabs()
         table.focus()
-        self.call_after_refresh(self._advice)
+        after_first_frame(self, self._advice)
 
     def _advice(self) -> Markdown:
         """The advice pane's Markdown, mounted on first use.
