@@ -23,7 +23,9 @@ frame. ``BENCH_STORE=DIR`` keeps the written session there and reuses it on
 the next run (writing 10 000 trials takes a minute or two);
 ``BENCH_PROFILE=N`` prints the N costliest functions of the UI thread
 (cProfile) for each measured phase. ``BENCH_SIZES=80x24`` picks the terminal
-sizes (empty: none), ``BENCH_ATTACH=0`` skips the attach measurement.
+sizes (empty: none), ``BENCH_ATTACH=0`` skips the attach measurement
+(kttui is byte-compiled first, as an installed console is; ``BENCH_COMPILE=0``
+times the start with no bytecode cache).
 """
 
 from __future__ import annotations
@@ -272,6 +274,26 @@ def first_frame_of_attach(store: Path, session: str, size: tuple[int, int]) -> t
     return took, cpu
 
 
+def compile_kttui() -> None:
+    """Byte-compile kttui as ``pip install`` does before timing its start.
+
+    An editable install never caches bytecode when PYTHONDONTWRITEBYTECODE is set
+    (as on the CI machines), so every attach compiled the fifty-odd kttui modules
+    it imports from source, which an installed console never does. The floor,
+    ``import textual.app``, reads Textual's compiled modules. ``BENCH_COMPILE=0``
+    measures the uncompiled start instead.
+    """
+    import compileall
+    import importlib.util
+
+    if os.environ.get("BENCH_COMPILE", "1") == "0":
+        return
+    for package in ("kttui", "kttui.backends"):  # backends/ installs as kttui.backends
+        spec = importlib.util.find_spec(package)
+        for where in (spec.submodule_search_locations or []) if spec else []:
+            compileall.compile_dir(where, quiet=1)
+
+
 def import_textual() -> tuple[float, float]:
     """Wall and CPU seconds of ``python -c "import textual.app"``."""
     t0 = time.perf_counter()
@@ -303,6 +325,7 @@ def main() -> None:
             asyncio.run(measure(tmp, session.path, (w, h)))
         if os.environ.get("BENCH_ATTACH", "1") == "0":
             return
+        compile_kttui()
         attach = [first_frame_of_attach(tmp, session.id, (80, 24)) for _ in range(3)]
         imports = [import_textual() for _ in range(3)]
         print("-- kttui attach in a pty (80x24), process start to first frame, 3 runs")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kttui.best import maximizing, running_best
 from kttui.metricparse import EpochLog
-from kttui.safetext import sanitize
+from kttui.safetext import format_value, sanitize
 
 #: Trial states a watcher keeps checking (the others are final).
 LIVE_STATES = ("running", "queued")
@@ -50,6 +50,17 @@ class TrialRow:
     job_id: str | None = None
     node: str | None = None
     gres: str | None = None
+    #: where a plain filter word is looked for (lower case): number, state, slot, reason,
+    #: params. Built with the row, in the reader thread, so filtering ten thousand rows
+    #: on the UI thread is a scan of ready strings.
+    search_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        text = " ".join(
+            [f"#{self.number}", self.state, self.slot or "", self.reason or ""]
+            + [f"{k}={format_value(v)}" for k, v in self.params]
+        ).lower()
+        object.__setattr__(self, "search_text", text)
 
     def param(self, name: str) -> Any:
         for key, value in self.params:

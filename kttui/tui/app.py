@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from kttui.session import Session
+from kttui.tui.first_frame import FirstFrame
 from kttui.tui.messages import EditSpec, NewSweep, OpenSession
 from kttui.tui.screens.dashboard import DashboardScreen
 from kttui.tui.screens.dashboard_feed import FRAME_S
@@ -57,6 +58,14 @@ class KttuiApp(App[None]):
         self.launch_dir = launch_dir
         #: one line per failure caught by an error boundary (tracebacks: console.log)
         self.errors: list[str] = []
+        #: what screens put off until the first frame is drawn (kttui.tui.first_frame)
+        self.first_frame = FirstFrame()
+
+    def on_ready(self) -> None:
+        # Ready follows the first layout, which at start-up may come before the terminal
+        # takes output (that frame is dropped): paint once more, then run what waited
+        self.screen.refresh()
+        self.screen.call_after_refresh(self.first_frame.drawn)
 
     def on_unmount(self) -> None:
         # a worker waiting on the analysis process would hold up the exit

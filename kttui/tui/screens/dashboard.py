@@ -10,19 +10,20 @@ shows one line in that pane and the rest keeps going.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Markdown
+from textual.widgets import Footer, Input
 
 from kttui.service.gpus import GpuSnapshot
 from kttui.service.rows import RunnerView, TrialRow
 from kttui.service.specs import curve_label, log_params, space_params
 from kttui.session import Session
+from kttui.tui.first_frame import after_first_frame
 from kttui.tui.guard import guarded
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
 from kttui.tui.screens.dashboard_feed import FRAME_S, DashboardFeed
@@ -35,6 +36,9 @@ from kttui.tui.widgets.header import HeaderInfo, SessionHeader, elapsed_and_eta,
 from kttui.tui.widgets.log_pane import LogPane
 from kttui.tui.widgets.tab_strip import TabStrip
 from kttui.tui.widgets.trial_table import TrialTable
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 #: Below this size the panes become tabs.
 WIDE_MIN = (120, 34)
@@ -133,8 +137,8 @@ class DashboardScreen(DashboardView):
                     selected=DashboardScreen.selected,
                     slice_param=DashboardScreen.slice_param,
                 )
-            with VerticalScroll(id="pane-advice", classes="pane"):
-                yield Markdown("*waiting for trials…*", id="advice")
+            # its Markdown widget is mounted after the first frame (see _advice)
+            yield VerticalScroll(id="pane-advice", classes="pane")
             with Vertical(id="pane-log", classes="pane"):
                 yield SafeLogPane(id="log")
             with Vertical(id="pane-gpus", classes="pane"):
@@ -155,6 +159,22 @@ class DashboardScreen(DashboardView):
         self._update_bar()
         self._update_tabs()
         table.focus()
+        after_first_frame(self, self._advice)
+
+    def _advice(self) -> Markdown:
+        """The advice pane's Markdown, mounted on first use.
+
+        Importing Textual's Markdown (markdown-it, pygments) costs a tenth of the
+        console's start-up; the first frame does not need it.
+        """
+        from textual.widgets import Markdown
+
+        found = self.query("#advice").results(Markdown)
+        for advice in found:
+            return advice
+        advice = Markdown("*waiting for trials…*", id="advice")
+        self.query_one("#pane-advice").mount(advice)
+        return advice
 
     def on_resize(self) -> None:
         width, height = self.size
@@ -255,7 +275,7 @@ class DashboardScreen(DashboardView):
 
     @guarded("advice")
     def on_stats_ready(self, message: StatsReady) -> None:
-        self.query_one("#advice", Markdown).update(message.markdown)
+        self._advice().update(message.markdown)
         self.data.analysis = message.analysis
         self.query_one(ChartPane).invalidate()
 

@@ -38,6 +38,7 @@ from kttui.service.specs import session_backend
 from kttui.service.stats import session_stats
 from kttui.service.watch import SessionDelta, SessionWatcher
 from kttui.session import Session
+from kttui.tui.first_frame import after_first_frame
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
 
 GPU_EVERY_S = 2.0
@@ -130,7 +131,9 @@ class DashboardFeed(Widget):
         self.polls = 0
 
     def on_mount(self) -> None:
-        self.follow()
+        # after the first frame: reading ten thousand status files in a thread takes
+        # the GIL from the UI thread half the time, and the first paint waited for it
+        after_first_frame(self, self.follow)
         self.advise()  # the GPU pane's first poll waits for the first rows (follow)
         self.set_interval(GPU_EVERY_S, self._poll_shown_gpus)
 

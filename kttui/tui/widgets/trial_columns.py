@@ -61,23 +61,56 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 def column_value(row: TrialRow, column: str, now: float | None = None) -> Any:
     """The raw value of a row in a column (what sorting and filtering use)."""
-    if column == "number":
-        return row.number
-    if column == "state":
-        return row.state
-    if column == "epoch":
-        return row.epoch
-    if column == "current":
-        return row.current
-    if column == "best":
-        return row.value if row.value is not None else row.best
     if column == "time":
         return row.elapsed(now)
-    if column == "slot":
-        return row.slot
+    return column_getter(column)(row)
+
+
+def _best(row: TrialRow) -> Any:
+    return row.value if row.value is not None else row.best
+
+
+def _elapsed(row: TrialRow) -> Any:
+    return row.elapsed()
+
+
+def _param_getter(name: str) -> Callable[[TrialRow], Any]:
+    """A param's value; rows of one sweep list their params in the same order, so the
+    position found in one row is tried first in the next (no scan of the tuple)."""
+    at = [0]
+
+    def get(row: TrialRow) -> Any:
+        params, i = row.params, at[0]
+        if i < len(params) and params[i][0] == name:
+            return params[i][1]
+        for i, (key, value) in enumerate(params):
+            if key == name:
+                at[0] = i
+                return value
+        return None
+
+    return get
+
+
+_GETTERS: dict[str, Callable[[TrialRow], Any]] = {
+    "number": operator.attrgetter("number"),
+    "state": operator.attrgetter("state"),
+    "epoch": operator.attrgetter("epoch"),
+    "current": operator.attrgetter("current"),
+    "best": _best,
+    "time": _elapsed,
+    "slot": operator.attrgetter("slot"),
+}
+
+
+def column_getter(column: str) -> Callable[[TrialRow], Any]:
+    """A row's raw value in ``column`` as a function (a filter calls it for every row)."""
+    getter = _GETTERS.get(column)
+    if getter is not None:
+        return getter
     if column.startswith("p:"):
-        return row.param(column[2:])
-    return None
+        return _param_getter(column[2:])
+    return lambda row: None
 
 
 def state_label(row: TrialRow) -> str:
@@ -164,13 +197,12 @@ class Filter:
 
 def row_text(row: TrialRow) -> str:
     """Where a plain filter word is looked for (lower case): number, state, slot, reason, params."""
-    return " ".join(
-        [f"#{row.number}", row.state, row.slot or "", row.reason or ""]
-        + [f"{k}={format_value(v)}" for k, v in row.params]
-    ).lower()
+    return row.search_text
 
 
 def _contains(word: str, text: Callable[[TrialRow], str]) -> Callable[[TrialRow], bool]:
+    if text is row_text:  # the row carries it: no call per row
+        return lambda row: word in row.search_text
     return lambda row: word in text(row)
 
 
@@ -184,6 +216,7 @@ def _comparison(
         wanted = None
     ordering = op in ("<", ">", "<=", ">=")
     seen: dict[tuple[type, Any], bool] = {}
+    get = column_getter(column)
 
     def judge(have: Any) -> bool:
         if wanted is not None:
@@ -196,10 +229,13 @@ def _comparison(
         return compare(format_value(have).lower(), want.lower())
 
     def check(row: TrialRow) -> bool:
-        have = column_value(row, column)
+        have = get(row)
         if have is None:
             return False
-        key = (type(have), have)
+        kind = type(have)
+        if wanted is not None and (kind is float or kind is int):
+            return compare(have, wanted)  # the common case: no float(), no memo
+        key = (kind, have)
         try:
             return seen[key]
         except KeyError:

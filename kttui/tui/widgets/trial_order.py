@@ -2,9 +2,10 @@
 
 No Textual here: the table widget keeps the cursor, scrolling and drawing, and
 asks this model what changed so it redraws and re-sorts only when it must.
-Each row's sort key (per column) and searchable text are kept until the row
-changes, so sorting or filtering ten thousand trials again is a list sort or
-a scan of cached strings, not ten thousand formatting calls.
+Each row's sort key (per column) is kept until the row changes, and each row
+carries its searchable text (built in the reader thread), so sorting or
+filtering ten thousand trials again is a list sort or a scan of ready strings,
+not ten thousand formatting calls.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from kttui.safetext import sort_key
 from kttui.service.rows import TrialRow
-from kttui.tui.widgets.trial_columns import column_value, row_text
+from kttui.tui.widgets.trial_columns import column_value
 
 #: (kind, number, text) of the value (safetext.sort_key), then the trial number
 SortKey = tuple[int, float, str, int]
@@ -33,7 +34,6 @@ class TrialOrder:
         self.matcher: Callable[[TrialRow], bool] = lambda row: True
         #: per column, each row's sort key (dropped when the row changes)
         self._keys: dict[str, dict[int, SortKey]] = {}
-        self._texts: dict[int, tuple[TrialRow, str]] = {}
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -98,13 +98,6 @@ class TrialOrder:
         for n in passing:
             del keys[n]
         self.reindex()
-
-    def text(self, row: TrialRow) -> str:
-        """:func:`row_text` of a row, kept until the row changes."""
-        found = self._texts.get(row.number)
-        if found is None or found[0] is not row:
-            found = self._texts[row.number] = (row, row_text(row))
-        return found[1]
 
     def refill(self, matcher: Callable[[TrialRow], bool]) -> None:
         """A new filter: the matching rows, in no order yet (:meth:`sort` next)."""

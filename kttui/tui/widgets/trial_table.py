@@ -1,12 +1,11 @@
 """The trial table: a virtual table that draws only the rows on screen.
 
 Rows arrive as :class:`kttui.service.rows.TrialRow` values; a changed trial
-re-renders only its own line, sorting and filtering reorder a list of trial
-numbers, and columns are sized from each new row's text lengths, so ten
-thousand trials cost what thirty do. (Textual's DataTable re-renders every
-visible cell on any cell update: ~70 ms at 10 000 rows on a 2-core box.) The
-trial number stays pinned on sideways scroll; with the cursor on the last
-row, new trials are followed.
+re-renders only its own line (an unchanged one reuses its last), sorting and
+filtering reorder a list of trial numbers, and columns are sized from each new
+row's text lengths, so ten thousand trials cost what thirty do (Textual's
+DataTable re-renders every visible cell on any cell update). The trial number
+stays pinned on sideways scroll; at the last row, new trials are followed.
 """
 
 from __future__ import annotations
@@ -105,6 +104,8 @@ class TrialTable(ScrollView, can_focus=True):
         self._widths: list[int] = []
         self._content: dict[str, int] = {}
         self._cache: dict[tuple[Any, ...], Strip] = {}
+        #: per trial, its last line (row, kind, second of a running clock, strip)
+        self._lines: dict[int, tuple[TrialRow, str, int, Strip]] = {}
         self._announced: int | None = -1
 
     @property
@@ -146,7 +147,7 @@ class TrialTable(ScrollView, can_focus=True):
         widths = column_widths(self.column_ids, self.column_label, self._content)
         if widths != self._widths:
             self._widths = widths
-            self._cache.clear()
+            self._forget_lines()
             self._resize()
 
     def _ensure_params(self, rows: Iterable[TrialRow]) -> None:
@@ -217,7 +218,7 @@ class TrialTable(ScrollView, can_focus=True):
 
     def _refill(self) -> None:
         """Rebuild the order (a new filter): matching rows, sorted."""
-        self._shown.refill(self.filter.matcher(self.column_ids, self._shown.text))
+        self._shown.refill(self.filter.matcher(self.column_ids))
         self._reorder()
         self._resize()
         self.post_message(self.Filled(len(self._order), len(self.rows_by_number)))
@@ -312,7 +313,7 @@ class TrialTable(ScrollView, can_focus=True):
 
     def set_sort(self, column: str, reverse: bool) -> None:
         self._shown.column, self._shown.reverse = column, reverse
-        self._cache.clear()
+        self._forget_lines()
         self._reorder()
         if self.follow and column == "number":
             self._go_newest()
@@ -342,14 +343,27 @@ class TrialTable(ScrollView, can_focus=True):
             strip = self._cache[key] = self._line(cells, style)
         return strip
 
+    def _forget_lines(self) -> None:
+        self._cache.clear()
+        self._lines.clear()
+
     def _row(self, index: int, now: float) -> Strip:
         number = self._order[index]
         row = self.rows_by_number[number]
-        cells = [cell(row, c, now) for c in self.column_ids]
         if index == self.cursor_row:
             kind = "cursor-focus" if self.has_focus else "cursor"
         else:
             kind = "odd" if index % 2 else "even"
+        tick = int(now) if row.duration_s is None and row.state == "running" else 0
+        last = self._lines.get(number)
+        if last is None or last[0] is not row or last[1:3] != (kind, tick):
+            if len(self._lines) > 4000:
+                self._lines.clear()
+            last = self._lines[number] = (row, kind, tick, self._build_row(row, kind, now))
+        return last[3]
+
+    def _build_row(self, row: TrialRow, kind: str, now: float) -> Strip:
+        cells = [cell(row, c, now) for c in self.column_ids]
         key = (kind, tuple((c.plain, c.style) for c in cells))
         strip = self._cache.get(key)
         if strip is None:
