@@ -22,6 +22,7 @@ from textual.widgets import Footer, Input, Markdown
 from kttui.service.gpus import GpuSnapshot
 from kttui.service.rows import RunnerView, TrialRow
 from kttui.service.specs import curve_label, log_params, space_params
+from kttui.service.watch import SessionDelta
 from kttui.session import Session
 from kttui.tui.guard import guarded
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
@@ -201,11 +202,15 @@ class DashboardScreen(DashboardView):
     def on_session_changed(self, message: SessionChanged) -> None:
         """One frame: what changed, and the clocks of a live sweep (an empty delta: only those).
 
-        The feed posts at most one a second while anything runs, so everything
-        that moves lands in the same frame and each changed line renders once.
+        The feed posts a clock frame a second while anything runs, so everything
+        that moves lands in the same frame and each changed line renders once;
+        between them a row frame redraws only a running trial's changed line.
         """
         delta = message.delta
         try:
+            if delta.rows_only:
+                self._apply_rows(delta)
+                return
             if delta.runner is not None:
                 self.runner = delta.runner
             if delta.counts is not None:
@@ -227,6 +232,16 @@ class DashboardScreen(DashboardView):
                 self.loaded = True
         finally:
             self.feed.delivered()
+
+    def _apply_rows(self, delta: SessionDelta) -> None:
+        """A row frame: the changed lines and, when they moved, the header's counts."""
+        table = self.query_one(TrialTable)
+        table.apply(delta.rows)
+        self.data.rows = table.rows_by_number
+        self._refresh_enabled()
+        if delta.counts is not None and (delta.counts, delta.best) != (self.counts, self.best):
+            self.counts, self.best = delta.counts, delta.best
+            self._update_bar()
 
     @guarded("log")
     def on_log_read(self, message: LogRead) -> None:
