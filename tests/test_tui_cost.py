@@ -258,31 +258,35 @@ def row(number: int, epoch: int) -> TrialRow:
 
 def test_the_frame_clock_sends_an_epoch_at_once_and_coalesces_the_rest() -> None:
     clock = FrameClock()
-    wall = 100.5  # a full poll on the clock's beat: a clock frame with everything
+    wall, now, gap = 100.5, 10.0, ROW_GAP_S + 0.01  # wall: a full poll on the clock's beat
     clock.polled(SessionDelta(rows=[row(1, 1)], initial=True), live=True, wall=wall)
-    first = clock.take(now=10.0, wall=wall)
+    first = clock.take(now=now, wall=wall)  # a clock frame with everything
     assert first is not None and not first.rows_only and first.initial
-    assert clock.take(now=10.0, wall=wall) is None  # nothing new
-    # a new epoch 0.3 s later: a row frame at once, with only that row
-    clock.add(SessionDelta(rows=[row(1, 2)], points={1: [(2, 0.5)]}))
-    frame = clock.take(now=10.3, wall=wall + 0.3)
+    assert clock.take(now=now, wall=wall) is None  # nothing new
+    # a new epoch a gap later: a row frame at once, with only that row
+    clock.add(SessionDelta(rows=[row(1, 2)], points={1: [(2, 0.5)]}), metrics=True)
+    frame = clock.take(now=now + gap, wall=wall + gap)
     assert frame is not None and frame.rows_only and frame.rows == [row(1, 2)]
     assert not frame.points  # the curve waits for the clock frame
     # epochs arriving faster wait until the last frame is ROW_GAP_S old, then go as one
-    clock.add(SessionDelta(rows=[row(1, 3)], points={1: [(3, 0.6)]}))
-    clock.add(SessionDelta(rows=[row(2, 7)], points={2: [(7, 0.1)]}))
-    assert clock.take(now=10.3 + ROW_GAP_S / 2, wall=wall + 0.4) is None
-    frame = clock.take(now=10.31 + ROW_GAP_S, wall=wall + 0.5)
+    clock.add(SessionDelta(rows=[row(1, 3)], points={1: [(3, 0.6)]}), metrics=True)
+    clock.add(SessionDelta(rows=[row(2, 7)], points={2: [(7, 0.1)]}), metrics=True)
+    assert clock.take(now=now + 1.5 * gap, wall=wall + 1.5 * gap) is None
+    frame = clock.take(now=now + 2 * gap, wall=wall + 2 * gap)
     assert frame is not None and frame.rows_only
     assert sorted(r.number for r in frame.rows) == [1, 2]
-    # close to the next clock frame a change waits for it (one redraw, not two)
-    clock.add(SessionDelta(rows=[row(2, 8)]))
-    assert clock.take(now=10.95, wall=wall + 1.0 - CLOCK_NEAR_S / 2) is None
+    # a full poll's rows (a state may have changed) wait for the clock frame ...
+    clock.add(SessionDelta(rows=[row(3, 1)]))
+    assert clock.take(now=now + 3 * gap, wall=wall + 1.0 - CLOCK_NEAR_S - 0.01) is None
+    # ... and close to the next clock frame a new epoch waits for it (one redraw, not two)
+    clock.add(SessionDelta(rows=[row(2, 8)]), metrics=True)
+    assert clock.take(now=now + 3 * gap, wall=wall + 1.0 - CLOCK_NEAR_S / 2) is None
     clock.polled(SessionDelta(), live=True, wall=wall + 1.0)
-    frame = clock.take(now=11.0, wall=wall + 1.0)
+    frame = clock.take(now=now + 1.0, wall=wall + 1.0)
     assert frame is not None and not frame.rows_only
     assert frame.points == {1: [(2, 0.5), (3, 0.6)], 2: [(7, 0.1)]}  # all since the last
-    assert {r.number: r.epoch for r in frame.rows} == {1: 3, 2: 8}
+    # the rows row frames sent are not sent again (their lines are drawn)
+    assert {r.number: r.epoch for r in frame.rows} == {2: 8, 3: 1}
     assert clock.wait(wall + 1.0) == WATCH_S  # live: looks again soon
 
 

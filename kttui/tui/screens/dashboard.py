@@ -10,6 +10,7 @@ shows one line in that pane and the rest keeps going.
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual import on
@@ -104,6 +105,8 @@ class DashboardScreen(DashboardView):
         self.best: TrialRow | None = None
         self.gpus: GpuSnapshot | None = None
         self._enabled: tuple[bool, ...] = ()
+        #: the wall-clock second a row frame last drew each trial's line in
+        self._drawn_at: dict[int, int] = {}
         self.feed = DashboardFeed(session, frame_s=frame_s)
         self.data = ChartData(
             curves=self.curves,
@@ -225,7 +228,9 @@ class DashboardScreen(DashboardView):
                     self.curves.setdefault(number, []).extend(points)
             if delta.points or delta.rows:
                 self.query_one(ChartPane).invalidate()
-            table.tick()
+            now = int(time.time())  # lines a row frame drew this second show the clock
+            table.tick({n for n, second in self._drawn_at.items() if second == now})
+            self._drawn_at.clear()
             if delta or self.runner.alive:  # else nothing the header shows moved
                 self._update_bar()
             if delta.initial:
@@ -237,6 +242,8 @@ class DashboardScreen(DashboardView):
         """A row frame: the changed lines and, when they moved, the header's counts."""
         table = self.query_one(TrialTable)
         table.apply(delta.rows)
+        now = int(time.time())
+        self._drawn_at.update((row.number, now) for row in delta.rows)
         self.data.rows = table.rows_by_number
         self._refresh_enabled()
         if delta.counts is not None and (delta.counts, delta.best) != (self.counts, self.best):

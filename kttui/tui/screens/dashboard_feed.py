@@ -149,7 +149,7 @@ class DashboardFeed(Widget):
                     frames.polled(delta, live, time.time())
                     follower = self._follow_log(follower)
                 else:  # between frames: only the running trials' new epochs
-                    frames.add(watcher.poll_metrics())
+                    frames.add(watcher.poll_metrics(), metrics=True)
                     if follower is None or follower.number != self.log_target:
                         follower = self._follow_log(follower)  # a new selection: at once
                 if not self.inflight.is_set():

@@ -31,12 +31,12 @@ FRAME_PHASE_S = 0.5
 #: When nothing runs: poll this often, post only what changed.
 IDLE_POLL_S = 2.0
 #: While live, how often the running trials' metrics files are looked at between polls.
-WATCH_S = 0.05
+WATCH_S = 0.1
 #: Frames never come closer than this: a row frame waits until the last frame is this old,
 #: so 30 epochs a second cost at most a few frames a second.
-ROW_GAP_S = 0.2
+ROW_GAP_S = 0.3
 #: A change this close to the next clock frame waits for it (one redraw, not two).
-CLOCK_NEAR_S = 0.1
+CLOCK_NEAR_S = 0.2
 
 
 def next_poll_in(now: float, live: bool, frame_s: float = FRAME_S) -> float:
@@ -75,8 +75,11 @@ class FrameClock:
         self.carry: SessionDelta | None = None
         #: a full poll wants a clock frame out
         self.owed = False
-        #: rows sent by row frames since the last clock frame (a row frame sends only news)
+        #: rows sent by row frames since the last clock frame (a row frame sends only news,
+        #: the clock frame only what they did not send)
         self.sent: dict[int, TrialRow] = {}
+        #: trials whose rows changed by a metric line only since the last clock frame
+        self.quick: set[int] = set()
         #: monotonic times of the last clock frame and of the last frame of either kind
         self.framed_at = -math.inf
         self.posted_at = -math.inf
@@ -92,9 +95,13 @@ class FrameClock:
         self.owed = live or self.carry is not None
         self.poll_at = wall + next_poll_in(wall, live, self.frame_s)
 
-    def add(self, delta: SessionDelta) -> None:
+    def add(self, delta: SessionDelta, *, metrics: bool = False) -> None:
+        """Merge a poll's delta; ``metrics``: from :meth:`SessionWatcher.poll_metrics`, whose
+        rows (a running trial's epoch and values, no state change) row frames may send."""
         if delta:
             self.carry = delta if self.carry is None else merge_delta(self.carry, delta)
+            if metrics:
+                self.quick.update(r.number for r in delta.rows)
 
     def take(self, now: float, wall: float) -> SessionDelta | None:
         """The frame to send now, if any (the caller holds it back while one is in flight)."""
@@ -102,7 +109,9 @@ class FrameClock:
             self.owed = False
             # a poll that overran into the next slot waits: clock frames never bunch up
             if now - self.framed_at >= self.frame_s / 2:
-                frame, self.carry, self.sent = self.carry or SessionDelta(), None, {}
+                frame = self.carry or SessionDelta()
+                frame.rows = [r for r in frame.rows if self.sent.get(r.number) is not r]
+                self.carry, self.sent, self.quick = None, {}, set()
                 self.framed_at = self.posted_at = now
                 return frame
         carry = self.carry
@@ -110,7 +119,9 @@ class FrameClock:
             return None
         if self.poll_at - wall < CLOCK_NEAR_S:
             return None
-        news = [r for r in carry.rows if self.sent.get(r.number) is not r]
+        news = [
+            r for r in carry.rows if r.number in self.quick and self.sent.get(r.number) is not r
+        ]
         if not news:
             return None
         self.sent.update((r.number, r) for r in news)
