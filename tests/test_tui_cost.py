@@ -23,10 +23,19 @@ from textual.pilot import Pilot
 from textual.widgets import Markdown
 
 from kttui.metricparse import EpochLog
-from kttui.service.watch import SessionWatcher
+from kttui.service.rows import TrialRow
+from kttui.service.watch import SessionDelta, SessionWatcher
 from kttui.tui.app import KttuiApp
 from kttui.tui.screens.dashboard import DashboardScreen
-from kttui.tui.screens.dashboard_feed import FRAME_S, IDLE_POLL_S, next_poll_in
+from kttui.tui.screens.frame_clock import (
+    CLOCK_NEAR_S,
+    FRAME_S,
+    IDLE_POLL_S,
+    ROW_GAP_S,
+    WATCH_S,
+    FrameClock,
+    next_poll_in,
+)
 from kttui.tui.widgets import charts
 from kttui.tui.widgets.charts import ChartPane
 from kttui.tui.widgets.gpu_pane import GpuPane
@@ -178,9 +187,11 @@ class Frames:
 
     def __init__(self, screen: DashboardScreen) -> None:
         self.count = 0
+        self.rows_only = 0
         self.drawn: list[tuple[str, int]] = []
         feed, chart = screen.feed, screen.query_one(ChartPane)
         Redraws._wrap(feed, "delivered", self._frame)
+        Redraws._wrap(screen, "_apply_rows", self._row_frame)
         Redraws._wrap(screen.query_one(TrialTable), "render_line", self._note("line"))
         Redraws._wrap(screen.query_one(SessionHeader), "update", self._note("header"))
         Redraws._wrap(chart, "replot", self._note("chart"))
@@ -188,16 +199,22 @@ class Frames:
     def _frame(self, *args: Any) -> None:
         self.count += 1
 
+    def _row_frame(self, *args: Any) -> None:
+        self.rows_only += 1
+
     def _note(self, what: str) -> Callable[..., None]:
         def note(*args: Any) -> None:
             self.drawn.append((f"{what}{args[:1]}", self.count))
 
         return note
 
+    def kinds(self, what: str) -> int:
+        return sum(1 for d, _ in self.drawn if d.startswith(what))
+
 
 @pytest.mark.timeout(300)
 @sync
-async def test_a_fast_trial_costs_one_frame_a_second(store: Path) -> None:
+async def test_a_fast_trial_costs_a_few_frames_a_second(store: Path) -> None:
     session = write_demo_session(store, trials=40, epochs=20, running=(39,))
     app = KttuiApp(store, session.path, cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -212,8 +229,10 @@ async def test_a_fast_trial_costs_one_frame_a_second(store: Path) -> None:
         frames = Frames(screen)
         start = time.monotonic()
         with Writer(session.trial_dir(39) / "metrics.jsonl", epoch) as writer:
-            await until(pilot, lambda: frames.count >= 4, timeout=60)
+            # row frames show new epochs between the clock frames (one a second)
+            await until(pilot, lambda: frames.count >= 8 and frames.rows_only >= 2, timeout=60)
         elapsed = time.monotonic() - start
+        clock_frames = frames.count - frames.rows_only
         last = writer.epoch
         await until(pilot, lambda: table.rows_by_number[39].epoch == last, timeout=30)
         await until(pilot, lambda: chart.replots > replots)
@@ -221,11 +240,65 @@ async def test_a_fast_trial_costs_one_frame_a_second(store: Path) -> None:
         # most once a frame (no timer of their own between frames) ...
         repeated = [d for d, n in Counter(frames.drawn).items() if n > 1]
         assert not repeated, repeated
-        # ... and frames come one a second, never closer than half of that (a late poll
-        # is not followed by a second frame at once): never 5 a second as before
-        assert frames.count <= elapsed / (FRAME_S / 2) + 2
+        # ... frames are coalesced: never closer than ROW_GAP_S (never one per epoch) ...
+        assert frames.count <= elapsed / ROW_GAP_S + 2
+        # ... row frames redraw only the changed line: the chart and the header (whose
+        # clocks moved) wait for the clock frames, which come one a second at most
+        assert chart.replots - replots <= clock_frames + 1
+        assert frames.kinds("chart") <= clock_frames + 1
+        assert frames.kinds("header") <= clock_frames + 1
+        assert clock_frames <= elapsed / (FRAME_S / 2) + 2
         own_line = table.get_row_index("39") + 1 - int(table.scroll_offset.y)
         assert {d for d, _ in frames.drawn if d.startswith("line")} == {f"line({own_line},)"}
+
+
+def row(number: int, epoch: int) -> TrialRow:
+    return TrialRow(number=number, state="running", epoch=epoch)
+
+
+def test_the_frame_clock_sends_an_epoch_at_once_and_coalesces_the_rest() -> None:
+    clock = FrameClock()
+    wall, now, gap = 100.5, 10.0, ROW_GAP_S + 0.01  # wall: a full poll on the clock's beat
+    clock.polled(SessionDelta(rows=[row(1, 1)], initial=True), live=True, wall=wall)
+    first = clock.take(now=now, wall=wall)  # a clock frame with everything
+    assert first is not None and not first.rows_only and first.initial
+    assert clock.take(now=now, wall=wall) is None  # nothing new
+    # a new epoch a gap later: a row frame at once, with only that row
+    clock.add(SessionDelta(rows=[row(1, 2)], points={1: [(2, 0.5)]}), metrics=True)
+    frame = clock.take(now=now + gap, wall=wall + gap)
+    assert frame is not None and frame.rows_only and frame.rows == [row(1, 2)]
+    assert not frame.points  # the curve waits for the clock frame
+    # epochs arriving faster wait until the last frame is ROW_GAP_S old, then go as one
+    clock.add(SessionDelta(rows=[row(1, 3)], points={1: [(3, 0.6)]}), metrics=True)
+    clock.add(SessionDelta(rows=[row(2, 7)], points={2: [(7, 0.1)]}), metrics=True)
+    assert clock.take(now=now + 1.5 * gap, wall=wall + 1.5 * gap) is None
+    frame = clock.take(now=now + 2 * gap, wall=wall + 2 * gap)
+    assert frame is not None and frame.rows_only
+    assert sorted(r.number for r in frame.rows) == [1, 2]
+    # a full poll's rows (a state may have changed) wait for the clock frame ...
+    clock.add(SessionDelta(rows=[row(3, 1)]))
+    assert clock.take(now=now + 3 * gap, wall=wall + 1.0 - CLOCK_NEAR_S - 0.01) is None
+    # ... and close to the next clock frame a new epoch waits for it (one redraw, not two)
+    clock.add(SessionDelta(rows=[row(2, 8)]), metrics=True)
+    assert clock.take(now=now + 3 * gap, wall=wall + 1.0 - CLOCK_NEAR_S / 2) is None
+    clock.polled(SessionDelta(), live=True, wall=wall + 1.0)
+    frame = clock.take(now=now + 1.0, wall=wall + 1.0)
+    assert frame is not None and not frame.rows_only
+    assert frame.points == {1: [(2, 0.5), (3, 0.6)], 2: [(7, 0.1)]}  # all since the last
+    # the rows row frames sent are not sent again (their lines are drawn)
+    assert {r.number: r.epoch for r in frame.rows} == {2: 8, 3: 1}
+    assert clock.wait(wall + 1.0) == WATCH_S  # live: looks again soon
+
+
+def test_the_frame_clock_is_quiet_when_nothing_runs() -> None:
+    clock = FrameClock()
+    clock.polled(SessionDelta(initial=True), live=False, wall=100.0)
+    assert clock.take(now=5.0, wall=100.0) is not None  # the first frame
+    clock.polled(SessionDelta(), live=False, wall=102.0)
+    assert clock.take(now=7.0, wall=102.0) is None  # nothing changed: no frame
+    assert clock.poll_due(102.1) and clock.wait(102.1) == IDLE_POLL_S
+    clock.add(SessionDelta(rows=[row(1, 1)]))
+    assert clock.take(now=7.5, wall=102.5) is None  # no row frames unless live
 
 
 @pytest.mark.timeout(300)

@@ -40,6 +40,8 @@ class SessionDelta:
     #: trials per state and the best completed trial, when rows changed
     counts: dict[str, int] | None = None
     best: TrialRow | None = None
+    #: only rows to show now (running trials' new epochs); the rest waits for the frame
+    rows_only: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.rows or self.points or self.runner or self.initial)
@@ -213,6 +215,33 @@ class SessionWatcher:
             budget=runner.get("budget"),
             pid=runner.get("pid"),
         )
+
+    def poll_metrics(self) -> SessionDelta:
+        """Only the live trials' new metric lines: one ``stat`` per live trial, reads what grew.
+
+        Cheap enough to run many times a second between full polls, so a new
+        epoch shows promptly. Statuses, events and the runner wait for
+        :meth:`poll`: a metric line changes no state, count or best completed
+        trial, only its trial's epoch and values.
+        """
+        delta = SessionDelta()
+        for number in sorted(self._live) if self.follow_metrics else ():
+            entry = self._tails.get(number)
+            if entry is None:
+                continue  # tailed from the first poll that saw it live
+            try:
+                size = os.stat(entry[0].path).st_size
+            except OSError:
+                continue
+            if size == entry[0].offset:
+                continue
+            points = self._tail(number)
+            row = self.rows.get(number)
+            if points:
+                delta.points[number] = points
+                if row is not None:
+                    self._update(entry[1].apply(row), delta)
+        return delta
 
     def poll(self) -> SessionDelta:
         now = time.monotonic()

@@ -10,6 +10,7 @@ shows one line in that pane and the rest keeps going.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -22,6 +23,7 @@ from textual.widgets import Footer, Input
 from kttui.service.gpus import GpuSnapshot
 from kttui.service.rows import RunnerView, TrialRow
 from kttui.service.specs import curve_label, log_params, space_params
+from kttui.service.watch import SessionDelta
 from kttui.session import Session
 from kttui.tui.first_frame import after_first_frame
 from kttui.tui.guard import guarded
@@ -107,6 +109,8 @@ class DashboardScreen(DashboardView):
         self.best: TrialRow | None = None
         self.gpus: GpuSnapshot | None = None
         self._enabled: tuple[bool, ...] = ()
+        #: the wall-clock second a row frame last drew each trial's line in
+        self._drawn_at: dict[int, int] = {}
         self.feed = DashboardFeed(session, frame_s=frame_s)
         self.data = ChartData(
             curves=self.curves,
@@ -221,11 +225,15 @@ class DashboardScreen(DashboardView):
     def on_session_changed(self, message: SessionChanged) -> None:
         """One frame: what changed, and the clocks of a live sweep (an empty delta: only those).
 
-        The feed posts at most one a second while anything runs, so everything
-        that moves lands in the same frame and each changed line renders once.
+        The feed posts a clock frame a second while anything runs, so everything
+        that moves lands in the same frame and each changed line renders once;
+        between them a row frame redraws only a running trial's changed line.
         """
         delta = message.delta
         try:
+            if delta.rows_only:
+                self._apply_rows(delta)
+                return
             if delta.runner is not None:
                 self.runner = delta.runner
             if delta.counts is not None:
@@ -240,13 +248,27 @@ class DashboardScreen(DashboardView):
                     self.curves.setdefault(number, []).extend(points)
             if delta.points or delta.rows:
                 self.query_one(ChartPane).invalidate()
-            table.tick()
+            now = int(time.time())  # lines a row frame drew this second show the clock
+            table.tick({n for n, second in self._drawn_at.items() if second == now})
+            self._drawn_at.clear()
             if delta or self.runner.alive:  # else nothing the header shows moved
                 self._update_bar()
             if delta.initial:
                 self.loaded = True
         finally:
             self.feed.delivered()
+
+    def _apply_rows(self, delta: SessionDelta) -> None:
+        """A row frame: the changed lines and, when they moved, the header's counts."""
+        table = self.query_one(TrialTable)
+        table.apply(delta.rows)
+        now = int(time.time())
+        self._drawn_at.update((row.number, now) for row in delta.rows)
+        self.data.rows = table.rows_by_number
+        self._refresh_enabled()
+        if delta.counts is not None and (delta.counts, delta.best) != (self.counts, self.best):
+            self.counts, self.best = delta.counts, delta.best
+            self._update_bar()
 
     @guarded("log")
     def on_log_read(self, message: LogRead) -> None:

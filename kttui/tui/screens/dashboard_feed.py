@@ -1,12 +1,11 @@
 """The dashboard's data feed: three workers, one per update rate.
 
 - fast: the session's rows and epochs, the selected trial's log and curve.
-  It is also the dashboard's frame clock: while anything runs it polls and
-  posts once a frame (:data:`FRAME_S`, on the wall clock's half seconds), even
-  when nothing changed, so the screen redraws every running clock, the rows and
-  the curves in one frame a second rather than one per change and one per
-  timer. When nothing runs it polls every :data:`IDLE_POLL_S` and posts only
-  changes; a new selection wakes it at once;
+  It is also the dashboard's frame clock (:class:`FrameClock`): while anything
+  runs, a clock frame a second with everything that moved, and between them
+  row frames with only a running trial's new epoch, a few a second at most.
+  When nothing runs it polls every couple of seconds and posts only changes; a
+  new selection wakes it at once;
 - slow and exclusive: the advice pane's analysis, recomputed only when a
   trial finished, at most every few seconds (it can take a second on big
   sweeps and must never hold up the rows);
@@ -16,7 +15,8 @@
 The feed is an invisible widget whose messages bubble to its screen, so the
 screen only routes what arrives. Workers share the newest rows through one
 reference swap (a list replaced, never mutated). Waits are single waits on an
-event (no polling in slices), so a quiet console sleeps.
+event (no polling in slices), so a quiet console sleeps; a live one wakes
+every :data:`~kttui.tui.screens.frame_clock.WATCH_S` for a ``stat`` per running trial.
 """
 
 from __future__ import annotations
@@ -40,42 +40,12 @@ from kttui.service.watch import SessionDelta, SessionWatcher
 from kttui.session import Session
 from kttui.tui.first_frame import after_first_frame
 from kttui.tui.messages import CurveLoaded, GpuPolled, LogRead, SessionChanged, StatsReady
+from kttui.tui.screens.frame_clock import FRAME_S, FrameClock
 
 GPU_EVERY_S = 2.0
-#: While trials run (or the runner lives) the feed posts one SessionChanged per frame ...
-FRAME_S = 1.0
-#: ... at this offset into each wall-clock second: a running trial's elapsed time (whole
-#: seconds since a whole-second start) then steps by one per frame, never skips a digit.
-FRAME_PHASE_S = 0.5
-#: When nothing runs: poll this often, post only what changed.
-IDLE_POLL_S = 2.0
 STATS_EVERY_S = 3.0
 #: The stderr lines the advice pane shows when launching paused on failures.
 PAUSE_TAIL_LINES = 12
-
-
-def next_poll_in(now: float, live: bool, frame_s: float = FRAME_S) -> float:
-    """Seconds from ``now`` (wall clock) to the next poll: the next frame while live."""
-    if not live:
-        return IDLE_POLL_S
-    return frame_s - (now - FRAME_PHASE_S) % frame_s
-
-
-def merge_delta(into: SessionDelta, more: SessionDelta) -> SessionDelta:
-    """One delta saying what two consecutive deltas said."""
-    rows = {r.number: r for r in into.rows}
-    rows.update((r.number, r) for r in more.rows)
-    points = {n: list(p) for n, p in into.points.items()}
-    for n, p in more.points.items():
-        points.setdefault(n, []).extend(p)
-    return SessionDelta(
-        rows=list(rows.values()),
-        points=points,
-        runner=more.runner or into.runner,
-        initial=into.initial or more.initial,
-        counts=more.counts if more.counts is not None else into.counts,
-        best=more.best if more.counts is not None else into.best,
-    )
 
 
 @dataclass(frozen=True)
@@ -127,8 +97,9 @@ class DashboardFeed(Widget):
         self._last_gpus: object = None
         #: the screen says whether the GPU pane is on screen (hidden: not polled)
         self.gpus_wanted: Callable[[], bool] = lambda: True
-        #: polls of the fast worker so far (tests wait on it)
+        #: full polls of the fast worker so far (tests wait on it)
         self.polls = 0
+        self._done_before = -1
 
     def on_mount(self) -> None:
         # after the first frame: reading ten thousand status files in a thread takes
@@ -170,45 +141,47 @@ class DashboardFeed(Widget):
         worker = get_current_worker()
         watcher = SessionWatcher(self.session)
         follower: LogFollower | None = None
-        carry: SessionDelta | None = None
-        done_before = -1
-        posted_at = -self.frame_s
+        frames = FrameClock(self.frame_s)
         try:
             while not worker.is_cancelled:
-                delta = watcher.poll()
-                self.polls += 1
-                if delta:
-                    carry = delta if carry is None else merge_delta(carry, delta)
-                    self._snapshot = Snapshot(
-                        tuple(watcher.rows.values()),
-                        watcher.runner,
-                        watcher.metric,
-                        watcher.maximize,
-                    )
-                    if delta.initial:  # the GPU pane names the trials holding GPUs
-                        self.app.call_from_thread(self.poll_gpus)
-                    counts = watcher.counts()
-                    done = counts.get("complete", 0) + counts.get("fail", 0)
-                    if done != done_before or delta.runner is not None:
-                        done_before = done
-                        self._wake_advice.set()
-                live = watcher.runner.alive or watcher.counts().get("running", 0) > 0
-                # live: a frame every poll, changed or not (the running clocks move); a
-                # poll that overran into the next slot waits, frames never bunch up
-                now = time.monotonic()
-                spaced = now - posted_at >= self.frame_s / 2
-                if (carry is not None or live) and spaced and not self.inflight.is_set():
-                    self.inflight.set()
-                    self.post_message(SessionChanged(carry or SessionDelta()))
-                    carry, posted_at = None, now
-                follower = self._follow_log(follower)
+                if frames.poll_due(time.time()):
+                    delta = watcher.poll()
+                    self.polls += 1
+                    self._polled(watcher, delta)
+                    live = watcher.runner.alive or watcher.counts().get("running", 0) > 0
+                    frames.polled(delta, live, time.time())
+                    follower = self._follow_log(follower)
+                else:  # between frames: only the running trials' new epochs
+                    frames.add(watcher.poll_metrics(), metrics=True)
+                    if follower is None or follower.number != self.log_target:
+                        follower = self._follow_log(follower)  # a new selection: at once
+                if not self.inflight.is_set():
+                    message = frames.take(time.monotonic(), time.time())
+                    if message is not None:
+                        self.inflight.set()
+                        self.post_message(SessionChanged(message))
                 self._load_curve(watcher)
                 self._load_top_curves(watcher)
-                self._sleep(worker, next_poll_in(time.time(), live, self.frame_s))
+                self._sleep(worker, frames.wait(time.time()))
         finally:
             watcher.close()
             if follower is not None:
                 follower.close()
+
+    def _polled(self, watcher: SessionWatcher, delta: SessionDelta) -> None:
+        """A full poll's side effects: the snapshot for the slow workers, their wake-ups."""
+        if not delta:
+            return
+        self._snapshot = Snapshot(
+            tuple(watcher.rows.values()), watcher.runner, watcher.metric, watcher.maximize
+        )
+        if delta.initial:  # the GPU pane names the trials holding GPUs
+            self.app.call_from_thread(self.poll_gpus)
+        counts = watcher.counts()
+        done = counts.get("complete", 0) + counts.get("fail", 0)
+        if done != self._done_before or delta.runner is not None:
+            self._done_before = done
+            self._wake_advice.set()
 
     def _follow_log(self, follower: LogFollower | None) -> LogFollower | None:
         target = self.log_target

@@ -11,7 +11,7 @@ stays pinned on sideways scroll; at the last row, new trials are followed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -197,9 +197,10 @@ class TrialTable(ScrollView, can_focus=True):
             self._refresh_shown(lambda n: n in changed)
         self._announce()
 
-    def tick(self) -> None:
-        """Redraw the elapsed time of running trials (their cells change with the clock)."""
-        self._refresh_shown(lambda n: self.rows_by_number[n].state == "running")
+    def tick(self, fresh: Container[int] = ()) -> None:
+        """Redraw the elapsed time of running trials (their cells change with the clock), but
+        for the ``fresh`` ones, whose lines were drawn this second and show it already."""
+        self._refresh_shown(lambda n: n not in fresh and self.rows_by_number[n].state == "running")
 
     def _refresh_shown(self, which: Callable[[int], bool]) -> None:
         """Refresh the lines on screen whose trial ``which`` picks (nothing else is redrawn)."""
