@@ -320,3 +320,32 @@ def test_escapes_typed_ahead_of_a_closing_screen_then_quit(
 
     assert asyncio.run(run(quit_after=False))[-1] is HomeScreen
     asyncio.run(run(quit_after=True))
+
+
+@pytest.mark.parametrize("page", ["pagedown", "pageup"])
+def test_page_keys_typed_right_after_the_palette_opens(tmp_path: Path, page: str) -> None:
+    """``ctrl+p`` then a page key at once: the palette's list has no lines yet.
+
+    Textual's palette paged by line and raised ``KeyError`` inside its option list
+    when the page key came before the list was laid out (the soak found it); the
+    console must keep running with the palette open.
+    """
+    store = tmp_path / "store"
+    store.mkdir()
+    session = write_demo_session(store, trials=3)
+
+    async def run() -> None:
+        app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.3)
+            for key in ("ctrl+p", page, page, "down", page):
+                app.post_message(events.Key(key, None))
+            await settle(app)
+            assert isinstance(app.screen, CommandPalette), app.screen
+            assert app.is_running
+            app.post_message(events.Key("escape", None))
+            await settle(app)
+        assert app.errors == [], app.errors
+        assert app.return_code in (None, 0)
+
+    asyncio.run(run())
