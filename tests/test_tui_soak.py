@@ -384,7 +384,10 @@ def test_escapes_typed_ahead_of_a_closing_screen_then_quit(
     async def run(quit_after: bool) -> list[type]:
         app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause(0.3)
+            deadline = time.monotonic() + 60  # enter opens a trial once the table has one
+            while getattr(app.screen, "selected", None) is None:
+                assert time.monotonic() < deadline, app.screen
+                await pilot.pause(0.05)
             app.post_message(events.Key(opener, CHARS.get(opener)))
             await settle(app)
             assert not isinstance(app.screen, DashboardScreen | HomeScreen), app.screen
