@@ -15,9 +15,14 @@ editor, the path prompt) is left with escape.
 
 A failure anywhere shows up in the app's error list (the error boundary), in
 ``console.log`` (the boundary's traceback file) or as the app having exited:
-all three fail the test. Keys go in as the terminal driver delivers them, each
-one processed before the next (no forced repaint per key: the app paints at its
-own rate, as it does for a typing user).
+all three fail the test. Keys go in as the terminal driver delivers them, in
+bursts faster than the app paints (as a user types, and harsher: the frames in
+between must coalesce); a burst ends at a key that may open or close a screen,
+and the soak lets the app catch up before choosing the next key for the screen
+then on top (so a "yes", a palette "enter" or a "q" never lands on a screen it
+was not chosen for). The live sweep stays live for the whole soak: it is resumed
+whenever a random ``p`` paused it, the table must keep growing during each
+size's keys, and all six states must be on screen at once while keys go in.
 """
 
 from __future__ import annotations
@@ -54,13 +59,37 @@ from tests.test_slurm_backend import cluster  # noqa: F401  (the fixture)
 from tests.test_tui_pilot import start_sweep
 
 SIZES = ((80, 24), (120, 40), (200, 50))
-#: Keys per size on the live sweep. Issue 11 asks 2 000; a key costs ~0.2 s of CPU on the
-#: live dashboard (screens mounted and styled, panes and the sweep's updates re-rendered:
-#: mostly Textual's work), so 2 000 per size is ~20-30 min on a 2-core box: run that count
-#: with KTTUI_SOAK_KEYS=2000 (the soak prints keys/s, wall and CPU).
-LIVE_KEYS = int(os.environ.get("KTTUI_SOAK_KEYS", "60"))
-#: Keys per size on the empty session.
-EMPTY_KEYS = 40
+#: Keys per size, on the live sweep and on the empty session. Issue 11 asks 2 000; in
+#: bursts a key costs ~75 ms of CPU on the empty session and more on the live one (mostly
+#: Textual laying out and styling screens that open and close, and the sweep's updates),
+#: so the default is what fits the suite's budget: KTTUI_SOAK_KEYS=2000 runs the full count.
+KEYS = int(os.environ.get("KTTUI_SOAK_KEYS", "600"))
+#: At most this many keys go in before the soak waits for the app to handle them.
+BURST = 24
+#: Keys that must reach the screen they were chosen for: each ends a burst.
+RISKY = {"enter", "escape", "q", "y", "n"}
+#: Actions that keep the screen on top (a burst goes on past them): the dashboard's view
+#: choices and the palette's list moves. Any other action (detail, stop, kill, edit,
+#: help, palette, close, ...) ends the burst.
+IN_PLACE = {
+    "pause",
+    "resume",
+    "export",
+    "cycle_chart",
+    "slice_param",
+    "pair_view",
+    "toggle_legend",
+    "toggle_wrap",
+    "filter",
+    "sort",
+    "reverse_sort",
+    "next_pane",
+    "previous_pane",
+    "command_list",
+    "page",
+}
+#: Action prefixes of the focused widget (table, filter box, log) that move within it.
+WIDGET_MOVES = ("cursor_", "scroll_", "page_", "delete_")
 #: Screens whose keys the soak explores; anywhere else it presses escape.
 SOAKED = (DashboardScreen, HelpScreen, TrialDetailScreen, ConfirmScreen, CommandPalette)
 #: Every screen (and widget) whose declared bindings feed the pool.
@@ -70,7 +99,7 @@ LIVE_STATES = {"queued", "running, no epoch", "running", "pruned", "fail", "comp
 
 CHARS = {"slash": "/", "question_mark": "?"}
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1200)
 
 
 def keys_of(bindings: Any) -> list[str]:
@@ -156,43 +185,86 @@ def choose(app: KttuiApp, rng: random.Random, pool: list[str]) -> str:
     return key
 
 
+def in_place(app: KttuiApp, key: str) -> bool:
+    """Whether ``key`` leaves the screen on top in place, so the next key may be chosen now."""
+    screen = app.screen
+    if not isinstance(screen, SOAKED) or key in RISKY:
+        return False
+    bound = screen.active_bindings.get(key)
+    if bound is None:
+        return True  # typed into the filter box or the palette's search, or nothing
+    action = bound.binding.action.split("(")[0]
+    return action in IN_PLACE or action.startswith(WIDGET_MOVES)
+
+
+async def press_burst(
+    app: KttuiApp, rng: random.Random, pool: list[str], most: int, pressed: set[str]
+) -> int:
+    """Post up to ``most`` keys without waiting, then let the app handle them all.
+
+    The keys are queued before the app handles any, so all are chosen for the screen
+    on top now; the burst ends early after a key that may change that screen.
+    """
+    count = 0
+    while count < most:
+        key = choose(app, rng, pool)
+        pressed.add(key)
+        app.post_message(events.Key(key, CHARS.get(key, key if len(key) == 1 else None)))
+        count += 1
+        if not in_place(app, key):
+            break
+    await settle(app)
+    return count
+
+
+def table_rows(app: KttuiApp) -> int:
+    dash = next((s for s in app.screen_stack if isinstance(s, DashboardScreen)), None)
+    return len(dash.query_one(TrialTable).rows_by_number) if dash is not None else 0
+
+
 async def soak(
     app: KttuiApp, session: Session, per_size: int, seed: int, live: bool = False
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     started, cpu_started = time.monotonic(), time.process_time()
-    keys_s = 0.0  # wall time spent pressing keys (not waiting for the sweep's states)
+    keys_s = keys_cpu = 0.0  # spent pressing keys (not waiting for the sweep's states)
     pool = binding_keys()
-    pressed = 0
+    pressed = bursts = 0
     seen: dict[str, set[str]] = {}
+    at_once: dict[str, int] = {}  # samples, while keys went in, with all six states
+    grew: dict[str, int] = {}  # trials the table gained while this size's keys went in
     pressed_keys: set[str] = set()
     async with app.run_test(size=SIZES[0]) as pilot:
         await pilot.pause(0.5)
         for width, height in SIZES:
             await pilot.resize_terminal(width, height)
             label = f"{width}x{height}"
-            seen[label] = set()
+            seen[label], at_once[label] = set(), 0
             if live:  # every state on screen at once before this size's keys
-                if session.state() == "paused":
-                    sessions.control(session, "resume")
+                await back_to_dashboard(app)
                 deadline = time.monotonic() + 240
                 while not states_of(app) >= LIVE_STATES:
                     assert time.monotonic() < deadline, f"states: {states_of(app)}"
+                    if session.state() == "paused":
+                        sessions.control(session, "resume")
                     await pilot.pause(0.2)
-            size_started = time.monotonic()
-            for i in range(per_size):
-                key = choose(app, rng, pool)
-                pressed_keys.add(key)
-                app.post_message(events.Key(key, CHARS.get(key, key if len(key) == 1 else None)))
-                await settle(app)
-                pressed += 1
-                assert app.is_running, f"the console exited after {pressed} keys ({key})"
-                if i % 25 == 0:
-                    seen[label] |= states_of(app)
-                    await pilot.pause(0.05)  # a frame now and then, as the app paints
+            rows_before = table_rows(app)
+            size_started, size_cpu = time.monotonic(), time.process_time()
+            done = 0
+            while done < per_size:
+                done += await press_burst(app, rng, pool, min(BURST, per_size - done), pressed_keys)
+                assert app.is_running, f"the console exited after {pressed + done} keys"
+                bursts += 1
+                now = states_of(app)
+                seen[label] |= now
+                at_once[label] += now >= LIVE_STATES
+                if live and bursts % 4 == 0 and session.state() == "paused":
+                    sessions.control(session, "resume")  # a random p: keep the sweep live
+            pressed += done
             keys_s += time.monotonic() - size_started
+            keys_cpu += time.process_time() - size_cpu
+            grew[label] = table_rows(app) - rows_before
             await back_to_dashboard(app)  # the last key may have left it (escape, enter)
-            await pilot.pause(0.3)
             seen[label] |= states_of(app)
             assert app.errors == [], app.errors
             assert not (session.path / LOG_NAME).exists(), (session.path / LOG_NAME).read_text()
@@ -202,11 +274,20 @@ async def soak(
     assert not (session.path / LOG_NAME).exists(), (session.path / LOG_NAME).read_text()
     elapsed, cpu = time.monotonic() - started, time.process_time() - cpu_started
     rate = pressed / keys_s if keys_s else 0.0
+    per_key = 1000 * keys_cpu / pressed if pressed else 0.0
     print(
-        f"soak: {pressed} keys, {rate:.1f} keys/s while pressing; {elapsed:.0f} s wall, "
-        f"{cpu:.0f} s CPU in all; states per size: {seen}"
+        f"soak: {pressed} keys in {bursts} bursts, {rate:.1f} keys/s and {per_key:.1f} ms CPU "
+        f"a key while pressing; {elapsed:.0f} s wall, {cpu:.0f} s CPU in all; "
+        f"states per size: {seen}; samples with all six at once: {at_once}; "
+        f"trials added while pressing: {grew}"
     )
-    return {"pressed": pressed, "seen": seen, "keys": pressed_keys}
+    return {
+        "pressed": pressed,
+        "seen": seen,
+        "keys": pressed_keys,
+        "at_once": at_once,
+        "grew": grew,
+    }
 
 
 def test_soak_a_session_with_zero_trials(tmp_path: Path) -> None:
@@ -214,8 +295,8 @@ def test_soak_a_session_with_zero_trials(tmp_path: Path) -> None:
     store.mkdir()
     session = write_demo_session(store, trials=0)
     app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
-    out = asyncio.run(soak(app, session, EMPTY_KEYS, seed=1))
-    assert out["pressed"] == EMPTY_KEYS * len(SIZES)
+    out = asyncio.run(soak(app, session, KEYS, seed=1))
+    assert out["pressed"] == KEYS * len(SIZES)
 
 
 @pytest.fixture
@@ -241,7 +322,7 @@ def slurm_store(cluster: dict[str, Any]) -> Iterator[Path]:  # noqa: F811
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(1800)
 def test_soak_a_live_sweep_with_every_state_at_once(slurm_store: Path) -> None:
     """Up to eight trials at once on a node with four GPUs: four run, the rest queue.
 
@@ -274,13 +355,15 @@ def test_soak_a_live_sweep_with_every_state_at_once(slurm_store: Path) -> None:
     )
     app = KttuiApp(slurm_store, session.path, cursor_blink=False, poll_s=0.1)
     try:
-        out = asyncio.run(soak(app, session, LIVE_KEYS, seed=7, live=True))
+        out = asyncio.run(soak(app, session, KEYS, seed=7, live=True))
     finally:
         sessions.control(session, "shutdown")
-    assert out["pressed"] == LIVE_KEYS * len(SIZES)
+    assert out["pressed"] == KEYS * len(SIZES)
     assert set(out["seen"]) == {f"{w}x{h}" for w, h in SIZES}
     for label, states in out["seen"].items():
         assert states >= LIVE_STATES, (label, states)
+        assert out["at_once"][label] > 0, (label, out["at_once"])  # live while keys went in
+        assert out["grew"][label] > 0, (label, out["grew"])  # the sweep went on meanwhile
 
 
 @pytest.mark.parametrize("opener", ["question_mark", "ctrl+p", "enter"])
@@ -301,7 +384,10 @@ def test_escapes_typed_ahead_of_a_closing_screen_then_quit(
     async def run(quit_after: bool) -> list[type]:
         app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause(0.3)
+            deadline = time.monotonic() + 60  # enter opens a trial once the table has one
+            while getattr(app.screen, "selected", None) is None:
+                assert time.monotonic() < deadline, app.screen
+                await pilot.pause(0.05)
             app.post_message(events.Key(opener, CHARS.get(opener)))
             await settle(app)
             assert not isinstance(app.screen, DashboardScreen | HomeScreen), app.screen
@@ -320,3 +406,32 @@ def test_escapes_typed_ahead_of_a_closing_screen_then_quit(
 
     assert asyncio.run(run(quit_after=False))[-1] is HomeScreen
     asyncio.run(run(quit_after=True))
+
+
+@pytest.mark.parametrize("page", ["pagedown", "pageup"])
+def test_page_keys_typed_right_after_the_palette_opens(tmp_path: Path, page: str) -> None:
+    """``ctrl+p`` then a page key at once: the palette's list has no lines yet.
+
+    Textual's palette paged by line and raised ``KeyError`` inside its option list
+    when the page key came before the list was laid out (the soak found it); the
+    console must keep running with the palette open.
+    """
+    store = tmp_path / "store"
+    store.mkdir()
+    session = write_demo_session(store, trials=3)
+
+    async def run() -> None:
+        app = KttuiApp(store, session.path, cursor_blink=False, poll_s=0.1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.3)
+            for key in ("ctrl+p", page, page, "down", page):
+                app.post_message(events.Key(key, None))
+            await settle(app)
+            assert isinstance(app.screen, CommandPalette), app.screen
+            assert app.is_running
+            app.post_message(events.Key("escape", None))
+            await settle(app)
+        assert app.errors == [], app.errors
+        assert app.return_code in (None, 0)
+
+    asyncio.run(run())

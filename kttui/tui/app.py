@@ -133,6 +133,13 @@ class KttuiApp(App[None]):
             chosen,
         )
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, with page keys that cannot fire before its list is laid out."""
+        from kttui.tui.screens.palette import Palette
+
+        if self.use_command_palette and not isinstance(self.screen, Palette):
+            self.push_screen(Palette(id="--command-palette"))
+
     def action_help(self) -> None:
         from kttui.tui.screens.help import HelpScreen
 
