@@ -34,7 +34,7 @@ IDLE_POLL_S = 2.0
 WATCH_S = 0.1
 #: Frames never come closer than this: a row frame waits until the last frame is this old,
 #: so 30 epochs a second cost at most a few frames a second.
-ROW_GAP_S = 0.3
+ROW_GAP_S = 0.5
 #: A change this close to the next clock frame waits for it (one redraw, not two).
 CLOCK_NEAR_S = 0.2
 
