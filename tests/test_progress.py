@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import pty
 import re
+import select
+import time
 from pathlib import Path
+from typing import BinaryIO
 
 from kttui.cli.progress import Progress
 from tests.conftest import kttui, write_spec
@@ -62,6 +65,16 @@ def test_off_a_terminal_the_last_line_held_back_is_written_on_close() -> None:
     assert out.getvalue().splitlines()[-1].endswith("3/200 done, 0 running, state stopping")
 
 
+def read_until(stream: BinaryIO, end: bytes, timeout: float = 30.0) -> bytes:
+    """What a pty has to say up to ``end``: one read may return only part of it."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    while not got.endswith(end) and time.monotonic() < deadline:
+        if select.select([stream], [], [], 0.5)[0]:
+            got += stream.read(4096)
+    return got
+
+
 def test_on_a_terminal_every_change_redraws_the_one_bar() -> None:
     leader, follower = pty.openpty()
     with open(follower, "w", closefd=True) as tty, open(leader, "rb", buffering=0) as screen:
@@ -69,7 +82,7 @@ def test_on_a_terminal_every_change_redraws_the_one_bar() -> None:
         for done in range(5):
             progress(status(done))
         progress.close()
-        written = screen.read(4096).decode()  # the pty writes each "\n" as "\r\n"
+        written = read_until(screen, b"\n").decode()  # the pty writes each "\n" as "\r\n"
     assert written.count("\r[") == 5 and written.count("\n") == 1, repr(written)
 
 

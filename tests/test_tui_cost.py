@@ -257,8 +257,11 @@ def row(number: int, epoch: int) -> TrialRow:
 
 
 def test_the_frame_clock_sends_an_epoch_at_once_and_coalesces_the_rest() -> None:
-    clock = FrameClock()
-    wall, now, gap = 100.5, 10.0, ROW_GAP_S + 0.01  # wall: a full poll on the clock's beat
+    # a clock frame every 3 s, so two row frames fit between clock frames whatever
+    # ROW_GAP_S is (at the real 1 s, a 0.5 s gap leaves room for one)
+    frame_s = 3.0
+    clock = FrameClock(frame_s=frame_s)
+    wall, now, gap = 99.5, 10.0, ROW_GAP_S + 0.01  # wall: a full poll on the clock's beat
     clock.polled(SessionDelta(rows=[row(1, 1)], initial=True), live=True, wall=wall)
     first = clock.take(now=now, wall=wall)  # a clock frame with everything
     assert first is not None and not first.rows_only and first.initial
@@ -277,17 +280,17 @@ def test_the_frame_clock_sends_an_epoch_at_once_and_coalesces_the_rest() -> None
     assert sorted(r.number for r in frame.rows) == [1, 2]
     # a full poll's rows (a state may have changed) wait for the clock frame ...
     clock.add(SessionDelta(rows=[row(3, 1)]))
-    assert clock.take(now=now + 3 * gap, wall=wall + 1.0 - CLOCK_NEAR_S - 0.01) is None
+    assert clock.take(now=now + 3 * gap, wall=wall + frame_s - CLOCK_NEAR_S - 0.01) is None
     # ... and close to the next clock frame a new epoch waits for it (one redraw, not two)
     clock.add(SessionDelta(rows=[row(2, 8)]), metrics=True)
-    assert clock.take(now=now + 3 * gap, wall=wall + 1.0 - CLOCK_NEAR_S / 2) is None
-    clock.polled(SessionDelta(), live=True, wall=wall + 1.0)
-    frame = clock.take(now=now + 1.0, wall=wall + 1.0)
+    assert clock.take(now=now + 3 * gap, wall=wall + frame_s - CLOCK_NEAR_S / 2) is None
+    clock.polled(SessionDelta(), live=True, wall=wall + frame_s)
+    frame = clock.take(now=now + frame_s, wall=wall + frame_s)
     assert frame is not None and not frame.rows_only
     assert frame.points == {1: [(2, 0.5), (3, 0.6)], 2: [(7, 0.1)]}  # all since the last
     # the rows row frames sent are not sent again (their lines are drawn)
     assert {r.number: r.epoch for r in frame.rows} == {2: 8, 3: 1}
-    assert clock.wait(wall + 1.0) == WATCH_S  # live: looks again soon
+    assert clock.wait(wall + frame_s) == WATCH_S  # live: looks again soon
 
 
 def test_the_frame_clock_is_quiet_when_nothing_runs() -> None:
