@@ -220,13 +220,19 @@ class ChartPane(Vertical):
         return (*key, len(data.rows), complete)
 
     def replot(self) -> None:
-        if not self.is_mounted:
+        plot = next(iter(self.query(_Plot)), None)
+        text = next(iter(self.query("#chart-text").results(Static)), None)
+        if not self.is_mounted or plot is None or text is None:
+            # not composed yet (a bound reactive's first value arrives before the
+            # children on a screen opened mid-burst) or closing: draw once they are there
+            self._dirty = True
+            if self.is_mounted:
+                self.call_after_refresh(self.invalidate)
             return
         self._dirty = False
         self._drawn = self.fingerprint()
         self._plotted_at = time.monotonic()
         self.replots += 1
-        plot, text = self.query_one(_Plot), self.query_one("#chart-text", Static)
         textual = self.kind in ("importance", "pair")
         plot.display, text.display = not textual, textual
         legend: list[tuple[str, str]] = []
