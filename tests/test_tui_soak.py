@@ -131,9 +131,10 @@ def test_the_key_pool_covers_every_binding() -> None:
 def states_of(app: KttuiApp) -> set[str]:
     """The trial states the console's table holds now."""
     dash = next((s for s in app.screen_stack if isinstance(s, DashboardScreen)), None)
-    if dash is None:
+    table = next(iter(dash.query(TrialTable)), None) if dash is not None else None
+    if table is None:  # no dashboard, or one still composing (opened mid-burst)
         return set()
-    rows = dash.query_one(TrialTable).rows_by_number.values()
+    rows = table.rows_by_number.values()
     return {
         "running, no epoch" if r.state == "running" and r.epoch is None else r.state for r in rows
     }
