@@ -8,7 +8,6 @@ compare.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,9 +17,8 @@ from kttui.analysis.table import TrialFrame
 from kttui.analysis.values import decimals_of
 from kttui.report import render_report
 from kttui.report.format import Numbers
+from tests.test_analysis_seed000 import seed000_table
 
-SEED000 = Path(__file__).parent / "fixtures" / "seed000_appendix.csv"
-PARAMS = ["learning_rate", "d_model", "d_ff", "dropout", "num_encoder_blocks"]
 #: Sentences and rows whose numbers are in the objective's units.
 IN_UNITS = [
     r"spread of the means: ([-+]?\d+\.\d+)",
@@ -80,15 +78,7 @@ def test_differences_keep_the_value_decimals_and_say_zero_plainly() -> None:
 
 
 def test_seed000_report_writes_its_objective_with_four_decimals() -> None:
-    table = TrialFrame.from_dataframe(
-        pd.read_csv(SEED000),
-        params=PARAMS,
-        value_column="test_auc",
-        objective="test_auc",
-        baseline=0.7181,
-        target=0.73,
-        name="gainakt4",
-    )
+    table = seed000_table()
     report = render_report(table)
     found = numbers_in_units(report)
     assert {len(x.split(".")[1]) for x in found} == {4}, found
